@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Inlet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "inlet", targets: ["inlet"]),
+        .library(name: "InletPluginKit", targets: ["InletPluginKit"]),
+        // A tiny Swift connector the tests load with dlopen; never linked into a test binary.
+        .library(name: "InletTestPlugin", type: .dynamic, targets: ["InletTestPlugin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // THE contract between the host and every connector. C only.
+        .target(name: "CInletABI"),
+        .target(
+            name: "InletPluginKit",
+            dependencies: ["CInletABI"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "InletCore",
+            dependencies: [
+                "CInletABI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "inlet",
+            dependencies: [
+                "InletCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "InletTestPlugin",
+            dependencies: ["InletPluginKit"],
+            path: "Tests/Plugins/SwiftEcho",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InletCoreTests",
+            dependencies: ["InletCore", "CInletABI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InletIntegrationTests",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

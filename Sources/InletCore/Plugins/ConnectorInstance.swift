@@ -1,0 +1,125 @@
+import CInletABI
+import Foundation
+import Logging
+import Synchronization
+
+/// A connector instance serving one source: created through the plugin's `create`, called on
+/// dedicated threads, one call at a time unless the plugin is reentrant.
+package final class ConnectorInstance: Sendable {
+    package let plugin: LoadedPlugin
+    package let source: String
+    private let handle: InstanceHandle
+    /// Serialises calls of a non-reentrant instance (held on the plugin thread, never on the pool).
+    private let callLock = Mutex(())
+
+    /// The result of one call.
+    package struct CallResult: Sendable {
+        package var status: PluginStatus
+        package var message: String?
+        package var retryAfter: Duration?
+    }
+
+    private init(plugin: LoadedPlugin, source: String, handle: InstanceHandle) {
+        self.plugin = plugin
+        self.source = source
+        self.handle = handle
+    }
+
+    /// Creates an instance for a source.
+    /// - Parameters:
+    ///   - configJSON: the source's `config:` block as a JSON object.
+    ///   - dataDirectory: a folder for the instance's files (created here).
+    ///   - configDirectory: the config file's folder.
+    /// - Throws: ``PluginError`` with the plugin's own message when `create` fails.
+    package static func create(
+        plugin: LoadedPlugin, source: String, configJSON: String, dataDirectory: String, configDirectory: String,
+        logger: Logger
+    ) async throws(PluginError) -> ConnectorInstance {
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw PluginError(.createFailed, path: plugin.path, "source '\(source)': cannot create \(dataDirectory): \(error)")
+        }
+        let json = injectHostKeys(into: configJSON, source: source, dataDirectory: dataDirectory, configDirectory: configDirectory)
+        let call = PluginCall(source: source, mode: .setup, logger: logger)
+        let table = plugin.table
+        let created: (PluginStatus, InstanceHandle) = await PluginThread.run(name: "inlet-create-\(source)") {
+            var instance: UnsafeMutableRawPointer?
+            let status = json.withCString { pointer in
+                table.table.create(HostServices.table, HostServices.handle(for: call), pointer, strlen(pointer), &instance)
+            }
+            return (PluginStatus(rawValue: status), InstanceHandle(pointer: instance))
+        }
+        withExtendedLifetime(call) {}
+        guard created.0 == .ok else {
+            let message = call.reportedError?.message ?? "create returned \(created.0) without a message"
+            if created.1.pointer != nil { table.table.destroy(created.1.pointer) }
+            throw PluginError(.createFailed, path: plugin.path, "connector '\(plugin.name)' refused the config of source '\(source)': \(message)")
+        }
+        return ConnectorInstance(plugin: plugin, source: source, handle: created.1)
+    }
+
+    /// Runs a job (`sync` entry) on a dedicated thread.
+    package func sync(kind: String, args: String, call: PluginCall) async -> CallResult {
+        await invoke(call) { table, instance, handle in
+            kind.withCString { kindPointer in
+                args.withCString { argsPointer in
+                    table.sync(instance, handle, kindPointer, argsPointer, strlen(argsPointer))
+                }
+            }
+        }
+    }
+
+    /// Asks the instance for its health.
+    package func health(call: PluginCall) async -> CallResult {
+        guard plugin.table.table.health != nil else { return CallResult(status: .ok) }
+        return await invoke(call) { table, instance, handle in table.health!(instance, handle) }
+    }
+
+    /// Frees the instance. No call may run now or later.
+    package func destroy() async {
+        let table = plugin.table
+        let handle = self.handle
+        await PluginThread.run(name: "inlet-destroy-\(source)") { table.table.destroy(handle.pointer) }
+    }
+
+    private func invoke(
+        _ call: PluginCall,
+        _ body: @escaping @Sendable (inlet_connector, UnsafeMutableRawPointer?, OpaquePointer) -> inlet_status
+    ) async -> CallResult {
+        let table = plugin.table
+        let handle = self.handle
+        let reentrant = plugin.capabilities.contains(.reentrant)
+        let status: PluginStatus = await PluginThread.run(name: "inlet-\(source)") { [self] in
+            let run = { PluginStatus(rawValue: body(table.table, handle.pointer, HostServices.handle(for: call))) }
+            return reentrant ? run() : self.callLock.withLock { _ in run() }
+        }
+        withExtendedLifetime(call) {}
+        let reported = call.reportedError
+        var result = CallResult(status: status, message: reported?.message)
+        if status == .rateLimited {
+            result.retryAfter = .milliseconds(Int64(clamping: reported?.retryAfterMilliseconds ?? 0))
+        }
+        if status != .ok && result.message == nil { result.message = "\(plugin.name) returned \(status) without a message" }
+        return result
+    }
+
+    /// Adds the `_inlet` key the ABI promises (source, data_dir, config_dir) to the config object.
+    static func injectHostKeys(into configJSON: String, source: String, dataDirectory: String, configDirectory: String) -> String {
+        let hostKeys: [String: String] = ["source": source, "data_dir": dataDirectory, "config_dir": configDirectory]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let inlet = String(decoding: (try? encoder.encode(hostKeys)) ?? Data("{}".utf8), as: UTF8.self)
+        let body = configJSON.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard body.hasPrefix("{") else { return "{\"_inlet\":\(inlet)}" }
+        let rest = body.dropFirst().trimmingCharacters(in: .whitespacesAndNewlines)
+        return rest == "}" ? "{\"_inlet\":\(inlet)}" : "{\"_inlet\":\(inlet),\(rest)"
+    }
+}
+
+/// The plugin's instance pointer.
+struct InstanceHandle: @unchecked Sendable {
+    // Unsafe: an opaque pointer owned by the plugin; the host only passes it back to the plugin's
+    // own entry points, serialised by ConnectorInstance unless the plugin declared itself reentrant.
+    let pointer: UnsafeMutableRawPointer?
+}

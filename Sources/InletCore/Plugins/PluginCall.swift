@@ -1,0 +1,185 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The host's side of one call of a plugin entry point (`inlet_call *` in C): what the call
+/// staged, its progress, its error, its cancellation flag. Every host service resolves its call
+/// handle to one of these.
+package final class PluginCall: Sendable {
+    /// What a call may do besides logging.
+    package enum Mode: Sendable {
+        /// `create`: log and set_error only.
+        case setup
+        /// A job: stage records and state; `checkpoint` commits through `commit` (nil in a dry run,
+        /// where nothing is written and staging simply continues).
+        case job(commit: (@Sendable (StagedBatch) throws -> BatchCommitter.Report)?)
+    }
+
+    /// Live counters of a call, for progress lines and the summary.
+    package struct Progress: Sendable, Equatable {
+        package var done: UInt64 = 0
+        package var total: UInt64 = 0
+        /// Records emitted (staged upserts), tombstones, items quarantined, emits refused.
+        package var emitted = 0
+        package var deleted = 0
+        package var quarantined = 0
+        package var rejected = 0
+    }
+
+    package let source: String
+    package let mode: Mode
+    package let logger: Logger
+    let documents: DocumentStore?
+    let state: StateStore?
+
+    private let staged = Mutex(StagedBatch())
+    private let error = Mutex<(message: String, retryAfterMilliseconds: UInt64)?>(nil)
+    private let progressState = Mutex(Progress())
+    private let checkpointReports = Mutex<[BatchCommitter.Report]>([])
+    private let cancelled = Atomic<Bool>(false)
+    /// Buffers handed out by state_get and not yet freed, freed when the call ends at the latest.
+    private let buffers = Mutex<Set<UInt>>([])
+
+    package init(source: String, mode: Mode, logger: Logger, documents: DocumentStore? = nil, state: StateStore? = nil) {
+        self.source = source
+        self.mode = mode
+        self.logger = logger
+        self.documents = documents
+        self.state = state
+    }
+
+    deinit {
+        for address in buffers.withLock({ $0 }) { free(UnsafeMutableRawPointer(bitPattern: address)) }
+    }
+
+    // MARK: - What the owner reads
+
+    /// Asks the plugin to stop (it sees `is_cancelled` turn true).
+    package func cancel() { cancelled.store(true, ordering: .relaxed) }
+    package var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+    package var progress: Progress { progressState.withLock { $0 } }
+    /// The message and retry-after the plugin gave with its status.
+    package var reportedError: (message: String, retryAfterMilliseconds: UInt64)? { error.withLock { $0 } }
+    /// Commits made by `checkpoint` during the call.
+    package var checkpoints: [BatchCommitter.Report] { checkpointReports.withLock { $0 } }
+
+    /// Takes what is staged and not yet committed, leaving the call's staging empty.
+    package func takeStaged() -> StagedBatch {
+        staged.withLock { batch in
+            let taken = batch
+            batch = StagedBatch()
+            return taken
+        }
+    }
+
+    // MARK: - Services (called by the C bridge, on plugin threads)
+
+    func setError(_ message: String, retryAfterMilliseconds: UInt64) {
+        error.withLock { $0 = (message, retryAfterMilliseconds) }
+    }
+
+    func log(_ level: Logger.Level, _ message: String) {
+        logger.log(level: level, "\(message)")
+    }
+
+    func reportProgress(done: UInt64, total: UInt64) {
+        progressState.withLock {
+            $0.done = done
+            $0.total = total
+        }
+    }
+
+    /// Refuses a service that needs a job, during `create`.
+    private func requireJob(_ service: String) -> Bool {
+        if case .job = mode { return true }
+        logger.error("\(service) is not available during create")
+        return false
+    }
+
+    func emit(_ record: StagedBatch.Record) -> PluginStatus {
+        guard requireJob("emit") else { return .failed }
+        staged.withLock { $0.upsert(record) }
+        progressState.withLock { $0.emitted += 1 }
+        return .ok
+    }
+
+    func refuse(_ reason: String) -> PluginStatus {
+        logger.error("record refused: \(reason)")
+        progressState.withLock { $0.rejected += 1 }
+        return .failed
+    }
+
+    func delete(key: String) -> PluginStatus {
+        guard requireJob("delete_record") else { return .failed }
+        staged.withLock { $0.delete(key: key) }
+        progressState.withLock { $0.deleted += 1 }
+        return .ok
+    }
+
+    func stateValue(_ key: String) throws -> [UInt8]? {
+        if let value = staged.withLock({ $0.stagedState(key) }) { return value }
+        return try state?.value(source: source, key: key)
+    }
+
+    func setState(_ key: String, _ value: [UInt8]?) -> PluginStatus {
+        guard requireJob("state_set") else { return .failed }
+        staged.withLock { $0.setState(key, value) }
+        return .ok
+    }
+
+    func quarantine(_ item: StagedBatch.QuarantinedItem) -> PluginStatus {
+        guard requireJob("quarantine_item") else { return .failed }
+        logger.warning("item quarantined: \(item.key): \(item.error)")
+        staged.withLock { $0.quarantine(item) }
+        progressState.withLock { $0.quarantined += 1 }
+        return .ok
+    }
+
+    func enqueue(_ job: StagedBatch.FollowUpJob) -> PluginStatus {
+        guard requireJob("enqueue") else { return .failed }
+        staged.withLock { $0.enqueue(job) }
+        return .ok
+    }
+
+    func hasBlob(_ sha: String) -> Bool {
+        documents?.hasBlob(sha) ?? false
+    }
+
+    /// Commits what is staged now. In a dry run, keeps staging (nothing is ever written).
+    func checkpoint() -> PluginStatus {
+        guard case .job(let commit) = mode else { return .failed }
+        guard let commit else { return .ok }
+        let batch = takeStaged()
+        do {
+            let report = try commit(batch)
+            checkpointReports.withLock { $0.append(report) }
+            return .ok
+        } catch {
+            // Keep the batch for the next attempt to commit (the call's end, or the next checkpoint).
+            staged.withLock { current in
+                var merged = batch
+                for (key, operation) in current.operations {
+                    switch operation {
+                    case .upsert(let record): merged.upsert(record)
+                    case .delete: merged.delete(key: key)
+                    }
+                }
+                for (key, value) in current.state { merged.setState(key, value) }
+                for item in current.quarantined { merged.quarantine(item) }
+                for job in current.followUps { merged.enqueue(job) }
+                current = merged
+            }
+            logger.error("checkpoint failed: \(error)")
+            return .retry
+        }
+    }
+
+    func rememberBuffer(_ pointer: UnsafeMutableRawPointer) {
+        _ = buffers.withLock { $0.insert(UInt(bitPattern: pointer)) }
+    }
+
+    /// Frees a buffer this call handed out; false when it was not one of ours (or freed already).
+    func forgetBuffer(_ pointer: UnsafeMutableRawPointer) -> Bool {
+        buffers.withLock { $0.remove(UInt(bitPattern: pointer)) != nil }
+    }
+}

@@ -1,0 +1,39 @@
+/// Why a plugin could not be loaded or instantiated. The message always names the plugin's path.
+package struct PluginError: Error, CustomStringConvertible, Sendable {
+    /// The reason, as a code that can grow.
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String {
+            case missingFile, notSharedObject, cannotLoad, symbolMissing, noTable, abiMismatch, abiTooNew
+            case invalidTable, duplicateName, createFailed, unknownConnector, nameMismatch
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+        package static let missingFile = Code(.missingFile)
+        package static let notSharedObject = Code(.notSharedObject)
+        package static let cannotLoad = Code(.cannotLoad)
+        package static let symbolMissing = Code(.symbolMissing)
+        package static let noTable = Code(.noTable)
+        package static let abiMismatch = Code(.abiMismatch)
+        package static let abiTooNew = Code(.abiTooNew)
+        package static let invalidTable = Code(.invalidTable)
+        package static let duplicateName = Code(.duplicateName)
+        package static let createFailed = Code(.createFailed)
+        package static let unknownConnector = Code(.unknownConnector)
+        package static let nameMismatch = Code(.nameMismatch)
+        package var description: String { base.rawValue }
+    }
+
+    package var code: Code
+    /// The plugin file concerned (empty when none, e.g. an unknown connector name).
+    package var path: String
+    /// Why, in words, without the path.
+    package var reason: String
+
+    package init(_ code: Code, path: String, _ reason: String) {
+        self.code = code
+        self.path = path
+        self.reason = reason
+    }
+
+    package var description: String { path.isEmpty ? reason : "plugin \(path): \(reason)" }
+}

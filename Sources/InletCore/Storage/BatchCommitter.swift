@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+
+/// Commits what a plugin call staged — records, tombstones, state, quarantined items — in ONE
+/// transaction, so a checkpoint is never ahead of the records it describes.
+package struct BatchCommitter: Sendable {
+    package let database: InletDatabase
+    package let documents: DocumentStore
+    package let state: StateStore
+
+    package init(database: InletDatabase) {
+        self.database = database
+        self.documents = DocumentStore(database: database)
+        self.state = StateStore(database: database)
+    }
+
+    /// The outcome of one commit.
+    package struct Report: Sendable {
+        package var counts = CommitCounts()
+        /// Per key, what changed (every key of the batch, in key order).
+        package var changes: [(key: String, change: DocumentChange)] = []
+        /// The follow-up jobs the batch carried, for whoever enqueues them after the commit.
+        package var followUps: [StagedBatch.FollowUpJob] = []
+    }
+
+    /// Commits `batch` for `source`. With `dryRun`, computes the same report and rolls back.
+    /// - Throws: ``StorageError`` (nothing of the batch is then visible).
+    package func commit(_ batch: StagedBatch, source: String, dryRun: Bool = false, now: Date = Date()) throws(StorageError) -> Report {
+        do {
+            var report = Report()
+            try database.pool.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    report.changes = try documents.apply(batch, source: source, now: now, in: db)
+                    try state.apply(batch.state, source: source, now: now, in: db)
+                    for item in batch.quarantined {
+                        try db.execute(
+                            sql: """
+                                INSERT INTO quarantine (source, kind, key, error, bytes, created_at)
+                                VALUES (?, 'item', ?, ?, ?, ?)
+                                """,
+                            arguments: [source, item.key, item.error, item.bytes.map { Data($0) }, StorageClock.format(now)])
+                    }
+                    return dryRun ? .rollback : .commit
+                }
+            }
+            for entry in report.changes { report.counts.count(entry.change) }
+            report.counts.quarantined = batch.quarantined.count
+            report.counts.stateKeys = batch.state.count
+            report.counts.followUps = batch.followUps.count
+            report.followUps = batch.followUps
+            return report
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(.writeFailed, "cannot commit source '\(source)' to \(database.path): \(error)", cause: error)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+
+/// The one SQLite database of a daemon (`data_dir/inlet.db`): state, documents, blobs, quarantine.
+///
+/// WAL mode with `synchronous=NORMAL`: a committed transaction survives any crash of the process
+/// (kill -9); only a power loss can lose the last commits. Writes go through GRDB's single writer.
+package final class InletDatabase: Sendable {
+    /// The path of the database file.
+    package let path: String
+    /// GRDB's pool: one writer, concurrent readers.
+    package let pool: DatabasePool
+
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    /// - Throws: ``StorageError`` naming the file when it cannot be opened or migrated.
+    package init(path: String, readOnly: Bool = false) throws(StorageError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            }
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        do {
+            if !readOnly {
+                let folder = (path as NSString).deletingLastPathComponent
+                if !folder.isEmpty {
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                }
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            if !readOnly {
+                try Self.migrator.migrate(pool)
+            }
+        } catch {
+            throw StorageError(.cannotOpen, "cannot open database \(path): \(error)", cause: error)
+        }
+    }
+
+    /// The database of a config: `data_dir/inlet.db`.
+    package convenience init(dataDirectory: String, readOnly: Bool = false) throws(StorageError) {
+        try self.init(path: (dataDirectory as NSString).appendingPathComponent("inlet.db"), readOnly: readOnly)
+    }
+}
+
+/// An error of the storage layer.
+package struct StorageError: Error, CustomStringConvertible {
+    /// What went wrong, as a code that can grow.
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String { case cannotOpen, writeFailed, invalidRecord, missingBlob }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+        package static let cannotOpen = Code(.cannotOpen)
+        package static let writeFailed = Code(.writeFailed)
+        package static let invalidRecord = Code(.invalidRecord)
+        package static let missingBlob = Code(.missingBlob)
+        package var description: String { base.rawValue }
+    }
+
+    package var code: Code
+    package var message: String
+    package var cause: (any Error)?
+
+    package init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    package var description: String { message }
+}
