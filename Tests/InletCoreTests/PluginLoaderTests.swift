@@ -1,0 +1,210 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import InletCore
+
+/// C source of a minimal connector, with knobs for each way a plugin can be wrong.
+func minimalConnectorSource(
+    name: String = "mini", abi: String = "INLET_ABI_VERSION", structSize: String = "sizeof(inlet_connector)",
+    createFails: Bool = false, returnsNull: Bool = false
+) -> String {
+    """
+    #include <string.h>
+    #include "inlet_connector.h"
+    static inlet_status mini_create(const inlet_host *host, inlet_call *call, const char *json, size_t len, void **out) {
+        (void)json; (void)len;
+        if (\(createFails ? 1 : 0)) {
+            const char *m = "mini: the token is missing";
+            host->set_error(call, m, strlen(m), 0);
+            return INLET_FAILED;
+        }
+        *out = (void *)host;
+        return INLET_OK;
+    }
+    static void mini_destroy(void *instance) { (void)instance; }
+    static inlet_status mini_sync(void *instance, inlet_call *call, const char *kind, const char *args, size_t len) {
+        const inlet_host *host = instance; (void)kind; (void)args; (void)len;
+        inlet_record r; memset(&r, 0, sizeof r);
+        r.struct_size = sizeof r; r.key = "k"; r.key_len = 1; r.kind = "note";
+        r.content = (const uint8_t *)"body"; r.content_len = 4;
+        return host->emit(call, &r);
+    }
+    static const inlet_connector table = {
+        .struct_size = \(structSize), .abi_version = \(abi), .name = "\(name)", .version = "9.9.9",
+        .description = "test connector", .config_schema = NULL, .capabilities = 0,
+        .create = mini_create, .destroy = mini_destroy, .sync = mini_sync, .webhook = NULL, .health = NULL,
+    };
+    INLET_EXPORT const inlet_connector *inlet_connector_register(uint32_t host_abi) {
+        (void)host_abi;
+        return \(returnsNull ? "NULL" : "&table");
+    }
+    """
+}
+
+@Suite("Plugin loader: each failure names the file and the reason")
+struct PluginLoaderTests {
+    @Test func loadsAPlainCConnector() async throws {
+        let directory = try TemporaryDirectory()
+        let path = try CCompiler.sharedLibrary(source: minimalConnectorSource(), in: directory, name: "mini")
+        let plugin = try PluginLibrary.load(path: path)
+        #expect(plugin.name == "mini")
+        #expect(plugin.version == "9.9.9")
+        #expect(plugin.summary == "test connector")
+        #expect(plugin.capabilities == [])
+
+        let database = try InletDatabase(path: directory.file("inlet.db"))
+        let instance = try await ConnectorInstance.create(
+            plugin: plugin, source: "m", configJSON: "{}", dataDirectory: directory.file("data"),
+            configDirectory: directory.path, logger: Logger(label: "test"))
+        let result = await SyncRunner(database: database, logger: Logger(label: "test")).run(instance: instance)
+        #expect(result.status == .ok)
+        #expect(result.counts.inserted == 1)
+        await instance.destroy()
+    }
+
+    @Test func missingFile() throws {
+        #expect {
+            _ = try PluginLibrary.load(path: "/nonexistent/libnothing.so")
+        } throws: { error in
+            let error = error as! PluginError
+            return error.code == .missingFile && error.description.hasPrefix("plugin /nonexistent/libnothing.so: no such file")
+        }
+    }
+
+    @Test func textFileNamedSo() throws {
+        let directory = try TemporaryDirectory()
+        let path = try directory.write("libtext.so", "this is not a library\n")
+        #expect {
+            _ = try PluginLibrary.load(path: path)
+        } throws: { error in
+            let error = error as! PluginError
+            return error.code == .notSharedObject && error.description.contains(path)
+                && error.description.contains("not a shared object")
+        }
+    }
+
+    @Test func libraryWithoutTheSymbol() throws {
+        let directory = try TemporaryDirectory()
+        let path = try CCompiler.sharedLibrary(
+            source: "__attribute__((visibility(\"default\"))) int something_else(void) { return 1; }\n",
+            in: directory, name: "nosymbol")
+        #expect {
+            _ = try PluginLibrary.load(path: path)
+        } throws: { error in
+            let error = error as! PluginError
+            return error.code == .symbolMissing && error.description.contains(path)
+                && error.description.contains("inlet_connector_register")
+        }
+    }
+
+    @Test func abiNewerMinorIsRefusedPrecisely() throws {
+        let directory = try TemporaryDirectory()
+        let path = try CCompiler.sharedLibrary(
+            source: minimalConnectorSource(abi: "INLET_ABI_MAKE_VERSION(1, 7)"), in: directory, name: "newer")
+        #expect {
+            _ = try PluginLibrary.load(path: path)
+        } throws: { error in
+            let error = error as! PluginError
+            return error.code == .abiTooNew
+                && error.description == "plugin \(path): built for ABI 1.7, newer than this host's ABI 1.0: upgrade inlet, or rebuild the plugin against inlet_connector.h 1.0"
+        }
+    }
+
+    @Test func otherMajorIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        let path = try CCompiler.sharedLibrary(
+            source: minimalConnectorSource(abi: "INLET_ABI_MAKE_VERSION(2, 0)"), in: directory, name: "major2")
+        #expect {
+            _ = try PluginLibrary.load(path: path)
+        } throws: { error in
+            (error as! PluginError).code == .abiMismatch && "\(error)".contains("built for ABI 2.0")
+        }
+    }
+
+    @Test func tooSmallTableIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        let path = try CCompiler.sharedLibrary(
+            source: minimalConnectorSource(structSize: "offsetof(inlet_connector, sync)"), in: directory, name: "small")
+        #expect {
+            _ = try PluginLibrary.load(path: path)
+        } throws: { error in
+            (error as! PluginError).code == .invalidTable && "\(error)".contains("struct_size is 64 bytes, smaller than the 88 bytes")
+        }
+    }
+
+    @Test func entryReturningNullIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        let path = try CCompiler.sharedLibrary(source: minimalConnectorSource(returnsNull: true), in: directory, name: "null")
+        #expect {
+            _ = try PluginLibrary.load(path: path)
+        } throws: { error in
+            (error as! PluginError).code == .noTable && "\(error)".contains(path)
+        }
+    }
+
+    @Test func createErrorCarriesThePluginsMessage() async throws {
+        let directory = try TemporaryDirectory()
+        let path = try CCompiler.sharedLibrary(source: minimalConnectorSource(createFails: true), in: directory, name: "refuses")
+        let plugin = try PluginLibrary.load(path: path)
+        await #expect {
+            _ = try await ConnectorInstance.create(
+                plugin: plugin, source: "m", configJSON: "{}", dataDirectory: directory.file("data"),
+                configDirectory: directory.path, logger: Logger(label: "test"))
+        } throws: { error in
+            let error = error as! PluginError
+            return error.code == .createFailed && error.description.contains(path)
+                && error.description.contains("mini: the token is missing") && error.description.contains("source 'm'")
+        }
+    }
+
+    @Test func catalogKeepsLoadingPastBadFilesAndRefusesDuplicateNames() throws {
+        let directory = try TemporaryDirectory()
+        let folder = directory.file("plugins")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let first = folder + "/liba-first.so"
+        let second = folder + "/libb-second.so"
+        try CCompiler.sharedLibrary(sources: [try directory.write("a.c", minimalConnectorSource(name: "twin"))], output: first)
+        try CCompiler.sharedLibrary(sources: [try directory.write("b.c", minimalConnectorSource(name: "twin"))], output: second)
+        try CCompiler.sharedLibrary(sources: [try directory.write("c.c", minimalConnectorSource(name: "other"))], output: folder + "/libc.so")
+        try "junk".write(toFile: folder + "/libjunk.so", atomically: true, encoding: .utf8)
+        try "not a plugin".write(toFile: folder + "/README.txt", atomically: true, encoding: .utf8)
+
+        let catalog = PluginCatalog(folders: [folder, directory.file("missing-folder")], environment: [:])
+        #expect(Set(catalog.plugins.keys) == ["twin", "other"])
+        #expect(catalog.plugins["twin"]?.path == first)
+        let reasons = catalog.failures.map(\.description)
+        #expect(reasons.contains { $0.contains(second) && $0.contains("connector name 'twin' is already provided by \(first)") })
+        #expect(reasons.contains { $0.contains("libjunk.so") && $0.contains("not a shared object") })
+        #expect(reasons.contains { $0.contains("missing-folder") && $0.contains("does not exist") })
+        #expect(catalog.failures.count == 3)
+    }
+
+    @Test func pluginPathEnvironmentIsSearchedAfterConfiguredFolders() throws {
+        let directory = try TemporaryDirectory()
+        let configured = directory.file("configured")
+        let fromEnvironment = directory.file("env")
+        for folder in [configured, fromEnvironment] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        try CCompiler.sharedLibrary(sources: [try directory.write("x.c", minimalConnectorSource(name: "x"))], output: configured + "/libx.so")
+        try CCompiler.sharedLibrary(sources: [try directory.write("y.c", minimalConnectorSource(name: "y"))], output: fromEnvironment + "/liby.so")
+        let catalog = PluginCatalog(folders: [configured], environment: ["INLET_PLUGIN_PATH": "\(fromEnvironment)::/nowhere"])
+        #expect(Set(catalog.plugins.keys) == ["x", "y"])
+        #expect(catalog.searchPath == [configured, fromEnvironment, "/nowhere"])
+        #expect(catalog.failures.map(\.description) == ["plugin /nowhere: plugin folder (from INLET_PLUGIN_PATH) does not exist"])
+    }
+
+    @Test func unknownConnectorSuggestsTheClosestName() throws {
+        let directory = try TemporaryDirectory()
+        let folder = directory.file("plugins")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try CCompiler.sharedLibrary(sources: [try directory.write("f.c", minimalConnectorSource(name: "folder"))], output: folder + "/libf.so")
+        let catalog = PluginCatalog(folders: [folder], environment: [:])
+        #expect {
+            _ = try catalog.plugin(connector: "fodler", explicitPath: nil)
+        } throws: { error in
+            "\(error)".hasPrefix("no plugin provides connector 'fodler'; did you mean 'folder'?")
+        }
+    }
+}
