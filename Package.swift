@@ -55,14 +55,22 @@ let package = Package(
             path: "Tests/Plugins/SwiftEcho",
             swiftSettings: swiftSettings
         ),
+        // `make bench`: figures printed beside baselines measured in the same run.
+        .executableTarget(
+            name: "inlet-bench",
+            dependencies: ["InletCore", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/InletBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "InletCoreTests",
             dependencies: ["InletCore", "CInletABI"],
             swiftSettings: swiftSettings
         ),
+        // Runs the built `inlet` binary as a user would; checks the database with SQL.
         .testTarget(
             name: "InletIntegrationTests",
-            dependencies: [],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -73,30 +73,11 @@ package struct PluginCatalog: Sendable {
         if let plugin = plugins[connector] { return plugin }
         var reason = "no plugin provides connector '\(connector)'"
         let known = plugins.keys.sorted()
-        if let suggestion = known.min(by: { editDistance($0, connector) < editDistance($1, connector) }),
-            editDistance(suggestion, connector) <= max(2, connector.count / 3)
-        {
+        if let suggestion = SpellingSuggestion.closest(to: connector, in: known) {
             reason += "; did you mean '\(suggestion)'?"
         }
         reason += known.isEmpty ? " (no plugins were found" : " (found: \(known.joined(separator: ", "))"
         reason += searchPath.isEmpty ? "; no plugin folders configured)" : " in \(searchPath.joined(separator: ", ")))"
         throw PluginError(.unknownConnector, path: "", reason)
     }
-}
-
-/// Levenshtein distance, for "did you mean" suggestions.
-package func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    var current = previous
-    for i in 1...a.count {
-        current[0] = i
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&previous, &current)
-    }
-    return previous[b.count]
 }

@@ -15,6 +15,8 @@ package enum PluginLibrary {
     /// stays registered), so a loaded file stays mapped for the life of the process.
     /// - Throws: ``PluginError`` naming `path`.
     package static func load(path: String) throws(PluginError) -> LoadedPlugin {
+        // dlopen searches the library path for a name without a slash: always give it a path.
+        let path = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw PluginError(.missingFile, path: path, "no such file (\(String(cString: strerror(errno))))")

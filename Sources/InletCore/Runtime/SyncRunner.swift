@@ -35,6 +35,13 @@ package struct SyncRunner: Sendable {
         /// Follow-up jobs committed by this call, not yet run.
         package var followUps: [StagedBatch.FollowUpJob] = []
 
+        package init(source: String, status: PluginStatus, message: String? = nil, retryAfter: Duration? = nil) {
+            self.source = source
+            self.status = status
+            self.message = message
+            self.retryAfter = retryAfter
+        }
+
         /// Items that failed: quarantined by the plugin or refused by the host.
         package var failed: Int { counts.quarantined + rejected }
         /// Items processed that wrote nothing.

@@ -1,0 +1,119 @@
+import Foundation
+import InletCore
+import Logging
+
+/// `make bench`: each figure printed beside a baseline measured in the same run, as a ratio.
+@main
+struct InletBench {
+    static func main() async throws {
+        var arguments = CommandLine.arguments.dropFirst()
+        var pluginFolder = ".build-release/plugins"
+        var files = 10_000
+        while let argument = arguments.popFirst() {
+            switch argument {
+            case "--plugins": pluginFolder = arguments.popFirst() ?? pluginFolder
+            case "--files": files = Int(arguments.popFirst() ?? "") ?? files
+            default: fatalError("usage: inlet-bench [--plugins FOLDER] [--files N]")
+            }
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        try await FolderBenchmark(pluginFolder: pluginFolder, files: files).run()
+    }
+}
+
+/// Syncing a folder of small files, cold and unchanged, against `find … -exec sha1sum {} +`.
+struct FolderBenchmark {
+    let pluginFolder: String
+    let files: Int
+    let repetitions = 3
+
+    func run() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-bench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let tree = root + "/tree"
+        try makeTree(at: tree)
+        let plugin = try PluginLibrary.load(path: pluginFolder + "/libinlet-folder.so")
+        print("Folder connector: \(files) small files (\(plugin.path))")
+
+        // Warm the page cache once so every contender reads from memory.
+        _ = try shell("find \(tree) -type f -exec cat {} + > /dev/null")
+
+        let baseline = try median { _ = try shell("find \(tree) -type f -exec sha1sum {} + > /dev/null") }
+        var cold: [Duration] = []
+        var unchanged: [Duration] = []
+        for round in 0..<repetitions {
+            let database = try InletDatabase(path: root + "/db-\(round)/inlet.db")
+            let instance = try await ConnectorInstance.create(
+                plugin: plugin, source: "bench", configJSON: #"{"path": "\#(tree)"}"#,
+                dataDirectory: root + "/data", configDirectory: root, logger: Logger(label: "bench"))
+            let runner = SyncRunner(database: database, logger: Logger(label: "bench"))
+            let first = try await timed { let r = await runner.run(instance: instance); try expectOK(r, written: files) }
+            cold.append(first)
+            let second = try await timed { let r = await runner.run(instance: instance); try expectOK(r, written: 0) }
+            unchanged.append(second)
+            await instance.destroy()
+        }
+        let coldMedian = cold.sorted()[repetitions / 2]
+        let unchangedMedian = unchanged.sorted()[repetitions / 2]
+        report("find -exec sha1sum (baseline)", baseline, against: baseline)
+        report("inlet sync, cold", coldMedian, against: baseline)
+        report("inlet sync, unchanged", unchangedMedian, against: baseline)
+    }
+
+    private func makeTree(at tree: String) throws {
+        var generator = SystemRandomNumberGenerator()
+        let perFolder = 50
+        for index in 0..<files {
+            let folder = "\(tree)/d\(index / perFolder)"
+            if index % perFolder == 0 { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            let size = Int.random(in: 200...2_000, using: &generator)
+            var text = "// file \(index)\n"
+            while text.utf8.count < size { text += "let value\(text.utf8.count) = \(Int.random(in: 0...1_000_000, using: &generator))\n" }
+            try text.write(toFile: "\(folder)/f\(index).swift", atomically: false, encoding: .utf8)
+        }
+    }
+
+    private func expectOK(_ result: SyncRunner.Result, written: Int) throws {
+        guard result.status == .ok, result.counts.written == written else {
+            throw BenchError("sync: \(result.status) \(result.message ?? ""), wrote \(result.counts.written), expected \(written)")
+        }
+    }
+
+    private func report(_ name: String, _ value: Duration, against baseline: Duration) {
+        let ratio = value.seconds / baseline.seconds
+        let padded = name.padding(toLength: 34, withPad: " ", startingAt: 0)
+        print("  \(padded) \(String(format: "%8.1f ms", value.seconds * 1000))   \(String(format: "%6.2fx", ratio)) of baseline")
+    }
+
+    private func median(_ body: () throws -> Void) throws -> Duration {
+        var samples: [Duration] = []
+        for _ in 0..<repetitions { samples.append(try ContinuousClock().measure(body)) }
+        return samples.sorted()[repetitions / 2]
+    }
+
+    private func timed(_ body: () async throws -> Void) async throws -> Duration {
+        let start = ContinuousClock.now
+        try await body()
+        return ContinuousClock.now - start
+    }
+
+    @discardableResult
+    private func shell(_ command: String) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("failed: \(command)") }
+        return process.terminationStatus
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,50 @@
+# Inlet — the two commands a fresh Debian machine needs: `make run` and `make test`.
+SWIFT ?= swift
+CC ?= cc
+CFLAGS_PLUGIN ?= -std=c11 -O2 -Wall -Wextra -shared -fPIC -fvisibility=hidden
+CONFIG ?= config/inlet.yaml
+PLUGIN_DIR := .build/plugins
+RELEASE_DIR := .build-release
+# Debian packages the build needs (GRDB links the system SQLite; the git connector drives git).
+DEBIAN_PACKAGES := libsqlite3-dev git gcc make
+
+.PHONY: all build deps plugins run test bench clean
+
+all: build
+
+# Installs missing Debian packages (as root, or through sudo).
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+# The daemon and every plugin; plugins land in one folder that config/inlet.yaml lists.
+build: deps
+	$(SWIFT) build
+	@$(MAKE) --no-print-directory plugins
+
+plugins:
+	@mkdir -p $(PLUGIN_DIR)
+	$(CC) $(CFLAGS_PLUGIN) -I Sources/CInletABI/include Plugins/Folder/*.c -o $(PLUGIN_DIR)/libinlet-folder.so
+
+# Syncs every source of the default config (the project's own folder) into var/inlet.db.
+run: build
+	$$($(SWIFT) build --show-bin-path)/inlet sync --all --config $(CONFIG)
+
+test: deps
+	$(SWIFT) build --build-tests
+	@$(MAKE) --no-print-directory plugins
+	$(SWIFT) test --skip-build
+
+# Benchmarks in release mode, each printed beside a baseline measured in the same run.
+bench: deps
+	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --product inlet-bench
+	@mkdir -p $(RELEASE_DIR)/plugins
+	$(CC) $(CFLAGS_PLUGIN) -I Sources/CInletABI/include Plugins/Folder/*.c -o $(RELEASE_DIR)/plugins/libinlet-folder.so
+	$(RELEASE_DIR)/release/inlet-bench --plugins $(RELEASE_DIR)/plugins
+
+clean:
+	rm -rf .build $(RELEASE_DIR) var

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+
+/// The sources of a config matched with their plugins: what `inlet validate` checks and what
+/// `inlet sync` runs. Every problem is collected, none stops the others from being found.
+package struct ConfiguredSources: Sendable {
+    /// A problem tied to a place in the config file.
+    package struct Problem: Sendable, CustomStringConvertible {
+        package var location: ConfigLocation
+        package var message: String
+        package var description: String { "\(location): \(message)" }
+    }
+
+    package let config: InletConfig
+    package let catalog: PluginCatalog
+    /// The plugin of each source that has one, by source name.
+    package private(set) var plugins: [String: LoadedPlugin] = [:]
+    /// Sources whose plugin is missing or refuses their config block.
+    package private(set) var problems: [Problem] = []
+
+    /// Scans the plugin folders, then matches each source with its plugin and checks its
+    /// `config:` block against the plugin's schema.
+    package init(config: InletConfig, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.config = config
+        self.catalog = PluginCatalog(folders: config.pluginDirectories, environment: environment)
+        for source in config.sources {
+            do {
+                let plugin = try catalog.plugin(connector: source.connector, explicitPath: source.pluginPath)
+                plugins[source.name] = plugin
+                if let schema = plugin.configSchema {
+                    for error in ConfigSchemaValidator.validate(source.config, schema: schema, source: source.name, file: config.file) {
+                        problems.append(Problem(location: error.location, message: error.message))
+                    }
+                }
+            } catch {
+                let location = source.pluginPath == nil ? source.connectorLocation : source.location
+                problems.append(Problem(location: location, message: "source '\(source.name)': \(error.description)"))
+            }
+        }
+    }
+
+    /// The folder where a source's connector may keep files (`data_dir/sources/NAME`).
+    package func dataDirectory(of source: SourceConfig) -> String {
+        URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("sources").appendingPathComponent(source.name).path
+    }
+
+    /// The config file's folder.
+    package var configDirectory: String {
+        URL(fileURLWithPath: config.file).standardizedFileURL.deletingLastPathComponent().path
+    }
+
+    /// Creates the connector instance of a source.
+    /// - Throws: ``PluginError`` when the source has no plugin or its `create` fails.
+    package func instantiate(_ source: SourceConfig, logger: Logger) async throws(PluginError) -> ConnectorInstance {
+        guard let plugin = plugins[source.name] else {
+            let reason = problems.first { $0.message.hasPrefix("source '\(source.name)'") }?.message
+            throw PluginError(.unknownConnector, path: "", reason ?? "source '\(source.name)' has no plugin")
+        }
+        return try await ConnectorInstance.create(
+            plugin: plugin, source: source.name, configJSON: source.config.jsonString(),
+            dataDirectory: dataDirectory(of: source), configDirectory: configDirectory, logger: logger)
+    }
+}

@@ -1,0 +1,198 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import InletCore
+import Logging
+import Synchronization
+
+/// `inlet sync`: one sync of a source (or of every source) in the foreground.
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Run one sync of a source in the foreground, with progress and a summary.",
+        discussion: """
+            On a terminal a live progress line is shown; otherwise progress goes to the log as JSON lines. \
+            The summary (total, unchanged, written, deleted, failed, duration) is printed at the end, as \
+            one JSON object with --json. Ctrl-C cancels: nothing after the last checkpoint is written. \
+            Exits 1 when a sync failed.
+            """
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Argument(help: "The source to sync.")
+    var source: String?
+
+    @Flag(help: "Sync every enabled source, one after the other.")
+    var all = false
+
+    @Flag(help: "Write nothing; say what would be written.")
+    var dryRun = false
+
+    @Flag(help: "Re-read everything instead of trusting the checkpoint (the connector decides what that means).")
+    var full = false
+
+    @Flag(help: "Print the summary as one JSON object on standard output.")
+    var json = false
+
+    func validate() throws {
+        if all && source != nil { throw ValidationError("give a SOURCE or --all, not both") }
+        if !all && source == nil { throw ValidationError("give a SOURCE to sync, or --all") }
+    }
+
+    func run() async throws {
+        let config = try options.load()
+        try options.bootstrapLogging(config)
+        let logger = Logger(label: "inlet.sync")
+
+        let chosen: [SourceConfig]
+        if all {
+            chosen = config.sources.filter(\.isEnabled)
+        } else if let match = config.sources.first(where: { $0.name == source }) {
+            chosen = [match]
+        } else {
+            let names = config.sources.map(\.name)
+            let hint = SpellingSuggestion.closest(to: source!, in: names).map { "; did you mean '\($0)'?" } ?? ""
+            printError("error: no source '\(source!)' in \(config.file)\(hint) (sources: \(names.joined(separator: ", ")))")
+            throw ExitCode(2)
+        }
+
+        let sources = ConfiguredSources(config: config)
+        let problems = sources.problems.filter { problem in chosen.contains { problem.message.hasPrefix("source '\($0.name)'") } }
+        if !problems.isEmpty {
+            for problem in problems { printError("error: \(problem)") }
+            throw ExitCode(2)
+        }
+
+        let database: InletDatabase
+        do {
+            database = try InletDatabase(dataDirectory: config.dataDirectory)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        let runner = SyncRunner(database: database, logger: logger)
+        let live = LiveCall()
+        let interrupt = InterruptHandler(live: live)
+        defer { interrupt.stop() }
+
+        var results: [SyncRunner.Result] = []
+        for source in chosen {
+            if interrupt.interrupted { break }
+            let instance: ConnectorInstance
+            do {
+                instance = try await sources.instantiate(source, logger: logger)
+            } catch {
+                logger.error("\(error)", metadata: ["source": "\(source.name)"])
+                var failed = SyncRunner.Result(source: source.name, status: .failed, message: error.description)
+                failed.dryRun = dryRun
+                results.append(failed)
+                continue
+            }
+            let display = ProgressDisplay(source: source.name, live: live, logger: logger, terminal: isatty(STDERR_FILENO) != 0)
+            display.start()
+            let args = full ? #"{"full":true}"# : "{}"
+            let result = await runner.run(instance: instance, args: args, dryRun: dryRun) { live.set($0) }
+            display.stop()
+            live.set(nil)
+            await instance.destroy()
+            results.append(result)
+            if !json { SyncSummary.printText(result, interrupted: interrupt.interrupted) }
+        }
+        if json { SyncSummary.printJSON(results, asList: all) }
+        if interrupt.interrupted { throw ExitCode(130) }
+        if results.contains(where: { $0.status != .ok }) { throw ExitCode(1) }
+    }
+}
+
+/// The call running now, for the progress display and Ctrl-C.
+final class LiveCall: Sendable {
+    private let current = Mutex<PluginCall?>(nil)
+    func set(_ call: PluginCall?) { current.withLock { $0 = call } }
+    var call: PluginCall? { current.withLock { $0 } }
+}
+
+/// Ctrl-C (and SIGTERM) cancel the running call; a second one exits at once.
+final class InterruptHandler {
+    /// What the signal handlers share with the command.
+    private final class State: Sendable {
+        let count = Atomic<Int>(0)
+        let live: LiveCall
+        init(live: LiveCall) { self.live = live }
+    }
+
+    private let state: State
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(live: LiveCall) {
+        let state = State(live: live)
+        self.state = state
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if state.count.add(1, ordering: .relaxed).newValue > 1 { exit(130) }
+                printError("\ninterrupted: cancelling (press Ctrl-C again to quit at once)")
+                state.live.call?.cancel()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var interrupted: Bool { state.count.load(ordering: .relaxed) > 0 }
+
+    func stop() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+/// Shows the live progress line on a terminal, or logs progress every few seconds otherwise.
+final class ProgressDisplay: Sendable {
+    private let source: String
+    private let live: LiveCall
+    private let logger: Logger
+    private let terminal: Bool
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    init(source: String, live: LiveCall, logger: Logger, terminal: Bool) {
+        self.source = source
+        self.live = live
+        self.logger = logger
+        self.terminal = terminal
+    }
+
+    func start() {
+        let started = ContinuousClock.now
+        let handle = Task { [source, live, logger, terminal] in
+            var lastLog = ContinuousClock.now
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(terminal ? 100 : 500))
+                guard let call = live.call else { continue }
+                let progress = call.progress
+                let elapsed = ContinuousClock.now - started
+                let changed = progress.emitted + progress.quarantined + progress.rejected
+                if terminal {
+                    let line = ProgressLine.render(done: progress.done, total: progress.total, changed: changed, elapsed: elapsed)
+                    FileHandle.standardError.write(Data("\r\u{1B}[K\(source): \(line)".utf8))
+                } else if ContinuousClock.now - lastLog >= .seconds(2) {
+                    lastLog = ContinuousClock.now
+                    logger.info(
+                        "progress",
+                        metadata: [
+                            "source": "\(source)", "done": "\(progress.done)", "total": "\(progress.total)",
+                            "changed": "\(changed)", "elapsed_s": "\(Int(elapsed.seconds))",
+                        ])
+                }
+            }
+        }
+        task.withLock { $0 = handle }
+    }
+
+    func stop() {
+        task.withLock { $0?.cancel() }
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
