@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "InletPluginKit", targets: ["InletPluginKit"]),
         // A tiny Swift connector the tests load with dlopen; never linked into a test binary.
         .library(name: "InletTestPlugin", type: .dynamic, targets: ["InletTestPlugin"]),
+        // The README's Swift connector example, built so the tests load exactly what it shows.
+        .library(name: "InletExampleGreeter", type: .dynamic, targets: ["InletExampleGreeter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -53,6 +55,12 @@ let package = Package(
             name: "InletTestPlugin",
             dependencies: ["InletPluginKit"],
             path: "Tests/Plugins/SwiftEcho",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "InletExampleGreeter",
+            dependencies: ["InletPluginKit"],
+            path: "Examples/SwiftGreeter",
             swiftSettings: swiftSettings
         ),
         // `make bench`: figures printed beside baselines measured in the same run.
