@@ -116,6 +116,18 @@ struct ConfigCronTests {
         ("- * * * *", "cron: missing minute value"),
         ("*/0 * * * *", "cron: minute step '0' must be a whole number >= 1"),
         ("*/x * * * *", "cron: minute step 'x' must be a whole number >= 1"),
+        ("*/61 * * * *", "cron: minute step 61 is larger than the range 0-59"),
+        ("*/60 * * * *", "cron: minute step 60 is larger than the range 0-59"),
+        ("10-50/41 * * * *", "cron: minute step 41 is larger than the range 10-50"),
+        ("50/10 * * * *", "cron: minute step 10 is larger than the range 50-59"),
+        ("5-5/2 * * * *", "cron: minute step 2 is larger than the range 5-5"),
+        ("0,*/90 * * * *", "cron: minute step 90 is larger than the range 0-59"),
+        ("* */24 * * *", "cron: hour step 24 is larger than the range 0-23"),
+        ("* * */31 * *", "cron: day-of-month step 31 is larger than the range 1-31"),
+        ("* * * */12 *", "cron: month step 12 is larger than the range 1-12"),
+        ("* * * jan-jun/6 *", "cron: month step 6 is larger than the range 1-6"),
+        // `*` over weekdays is 0-6 (7 would repeat Sunday), so */7 steps past it.
+        ("* * * * */7", "cron: day-of-week step 7 is larger than the range 0-6"),
         ("5-1 * * * *", "cron: minute range 5-1 is backwards (write the smaller value first)"),
         ("1,,2 * * * *", "cron: empty item in minute list '1,,2'"),
         ("* * * *", "cron: expected 5 fields (minute hour day-of-month month day-of-week), got 4 in '* * * *'"),
@@ -126,6 +138,23 @@ struct ConfigCronTests {
     ])
     func refusesBadExpressions(expression: String, message: String) {
         #expect(throws: ConfigValueError(message)) { try CronExpression(expression) }
+    }
+
+    @Test(arguments: [
+        // The widest steps each field allows select its first and last value.
+        ("*/59 * * * *", "2024-01-01 10:00", "2024-01-01 10:59 Mon"),
+        ("*/59 * * * *", "2024-01-01 10:59", "2024-01-01 11:00 Mon"),
+        ("10-50/40 * * * *", "2024-01-01 10:11", "2024-01-01 10:50 Mon"),
+        ("0 */23 * * *", "2024-01-01 01:00", "2024-01-01 23:00 Mon"),
+        ("0 0 */30 * *", "2024-01-02 00:00", "2024-01-31 00:00 Wed"),
+        ("0 0 1 */11 *", "2024-02-01 00:00", "2024-12-01 00:00 Sun"),
+        ("0 0 * * */6", "2024-03-04 00:00", "2024-03-09 00:00 Sat"),
+        // A step of 1 skips nothing, so it is allowed even on a single value.
+        ("5-5/1 * * * *", "2024-01-01 10:00", "2024-01-01 10:05 Mon"),
+        ("59/1 * * * *", "2024-01-01 10:00", "2024-01-01 10:59 Mon"),
+    ])
+    func acceptsStepsUpToTheRangeWidth(expression: String, after: String, expected: String) throws {
+        #expect(try Self.next(expression, after: after) == expected)
     }
 
     @Test func impossibleDayIsFineWhenWeekdaysAlsoSelect() throws {

@@ -6,8 +6,12 @@ import Foundation
 /// Supports the subset connectors need: `type` (a name or a list of names among string,
 /// integer, number, boolean, object, array, null), `properties`, `required`,
 /// `additionalProperties` (false, or a schema for the other members), `items` (one schema),
-/// `enum`, `minimum` and `maximum`. Other keywords (`description`, `default`, `$schema`, …) are
-/// ignored. As in JSON Schema, `1.0` is an integer and every integer is a number.
+/// `minItems`, `maxItems`, `enum`, `minimum`, `maximum`, `minLength` and `maxLength` (counted in
+/// Characters, what a user sees as letters), `pattern` (an NSRegularExpression, searched for
+/// anywhere in the string as JSON Schema says, so anchor it with `^…$` to match the whole),
+/// `oneOf` and `anyOf`. Other keywords (`description`, `default`, `$schema`, …) are ignored. As
+/// in JSON Schema, `1.0` is an integer and every integer is a number, and each keyword that
+/// constrains one type (`minLength`, `minItems`, …) ignores values of other types.
 package struct ConfigSchemaValidator: Sendable {
     private enum AdditionalProperties: Sendable {
         case allowed
@@ -25,6 +29,14 @@ package struct ConfigSchemaValidator: Sendable {
         let allowedValues: [ConfigValue]?
         let minimum: Double?
         let maximum: Double?
+        let minLength: Int?
+        let maxLength: Int?
+        /// Compiled once here so a bad pattern is a schema error, not a per-value surprise.
+        let pattern: NSRegularExpression?
+        let minItems: Int?
+        let maxItems: Int?
+        let oneOf: [Schema]?
+        let anyOf: [Schema]?
 
         init(_ value: ConfigValue, path: String) throws(ConfigValueError) {
             guard case .object = value.kind else {
@@ -92,6 +104,45 @@ package struct ConfigSchemaValidator: Sendable {
             }
             minimum = try Self.number(value["minimum"], keyword: "\(path).minimum")
             maximum = try Self.number(value["maximum"], keyword: "\(path).maximum")
+            minLength = try Self.count(value["minLength"], keyword: "\(path).minLength")
+            maxLength = try Self.count(value["maxLength"], keyword: "\(path).maxLength")
+            minItems = try Self.count(value["minItems"], keyword: "\(path).minItems")
+            maxItems = try Self.count(value["maxItems"], keyword: "\(path).maxItems")
+            switch value["pattern"]?.kind {
+            case nil:
+                pattern = nil
+            case .string(let text)?:
+                do {
+                    pattern = try NSRegularExpression(pattern: text)
+                } catch {
+                    throw ConfigValueError(
+                        "invalid config schema: \(path).pattern \(ConfigValue(.string(text)).jsonString()) is not a valid regular expression"
+                    )
+                }
+            default:
+                throw ConfigValueError("invalid config schema: \(path).pattern must be a string")
+            }
+            oneOf = try Self.alternatives(value["oneOf"], keyword: "\(path).oneOf")
+            anyOf = try Self.alternatives(value["anyOf"], keyword: "\(path).anyOf")
+        }
+
+        /// The types a value must have to pass this schema's type checks, nil for any type; used
+        /// to tell which `oneOf`/`anyOf` branch a value was meant for.
+        var admittedTypes: [String]? {
+            if let types { return types }
+            var admitted: [String]? = nil
+            for branches in [oneOf, anyOf].compactMap({ $0 }) {
+                var types: [String] = []
+                for branch in branches {
+                    // One branch open to any type leaves this keyword open to any type.
+                    guard let branchTypes = branch.admittedTypes else { types = []; break }
+                    types += branchTypes.filter { !types.contains($0) }
+                }
+                if types.isEmpty { continue }
+                // Both keywords must pass, so only types both admit get through.
+                admitted = admitted.map { current in current.filter(types.contains) } ?? types
+            }
+            return admitted
         }
 
         private static let typeNames = ["string", "integer", "number", "boolean", "object", "array", "null"]
@@ -101,6 +152,32 @@ package struct ConfigSchemaValidator: Sendable {
                 throw ConfigValueError("invalid config schema: \(path).type '\(name)' is not one of \(typeNames.joined(separator: ", "))")
             }
             return name
+        }
+
+        /// A length or count bound: a non-negative integer (`2.0` counts, as in JSON Schema).
+        private static func count(_ value: ConfigValue?, keyword: String) throws(ConfigValueError) -> Int? {
+            switch value?.kind {
+            case nil: return nil
+            case .int(let int)? where int >= 0: return int
+            case .double(let double)? where double >= 0 && double.rounded() == double && double < 1e15: return Int(double)
+            default: throw ConfigValueError("invalid config schema: \(keyword) must be a non-negative integer")
+            }
+        }
+
+        private static func alternatives(_ value: ConfigValue?, keyword: String) throws(ConfigValueError) -> [Schema]? {
+            switch value?.kind {
+            case nil:
+                return nil
+            case .array(let elements)? where !elements.isEmpty:
+                var schemas: [Schema] = []
+                for (index, element) in elements.enumerated() {
+                    schemas.append(try Schema(element, path: "\(keyword)[\(index)]"))
+                }
+                return schemas
+            default:
+                // JSON Schema requires at least one alternative; an empty list would fail every value.
+                throw ConfigValueError("invalid config schema: \(keyword) must be a non-empty list of schemas")
+            }
         }
 
         private static func number(_ value: ConfigValue?, keyword: String) throws(ConfigValueError) -> Double? {
@@ -148,22 +225,28 @@ package struct ConfigSchemaValidator: Sendable {
     /// Every violation in `value`, each at the offending node and naming the source and the
     /// path, e.g. `source 'self': config.branch: expected string, got integer`.
     package func validate(_ value: ConfigValue, source: String, file: String) -> [ConfigError] {
-        var errors: [ConfigError] = []
-        check(value, against: root, path: "config", errors: &errors) { line, column, message in
-            ConfigError(code: .schemaViolation, file: file, line: line, column: column, message: "source '\(source)': \(message)")
+        var violations: [Violation] = []
+        check(value, against: root, path: "config", violations: &violations)
+        return violations.map {
+            ConfigError(
+                code: .schemaViolation, file: file, line: $0.line, column: $0.column,
+                message: "source '\(source)': \($0.path): \($0.message)"
+            )
         }
-        return errors
     }
 
-    private func check(
-        _ value: ConfigValue,
-        against schema: Schema,
-        path: String,
-        errors: inout [ConfigError],
-        makeError: (Int, Int, String) -> ConfigError
-    ) {
+    /// A problem before it becomes a `ConfigError`; kept apart so a `oneOf`/`anyOf` branch's
+    /// problems can be weighed, and quoted relative to the node, before any is reported.
+    private struct Violation {
+        let line: Int
+        let column: Int
+        let path: String
+        let message: String
+    }
+
+    private func check(_ value: ConfigValue, against schema: Schema, path: String, violations: inout [Violation]) {
         func fail(_ message: String, line: Int = value.line, column: Int = value.column) {
-            errors.append(makeError(line, column, "\(path): \(message)"))
+            violations.append(Violation(line: line, column: column, path: path, message: message))
         }
         if let types = schema.types, !types.contains(where: { Self.value(value, hasType: $0) }) {
             fail("expected \(types.joined(separator: " or ")), got \(value.typeName)")
@@ -182,6 +265,20 @@ package struct ConfigSchemaValidator: Sendable {
             }
         }
         switch value.kind {
+        case .string(let string):
+            let length = string.count
+            if let minLength = schema.minLength, length < minLength {
+                fail("\(value.jsonString()) is shorter than the minimum length \(minLength)")
+            }
+            if let maxLength = schema.maxLength, length > maxLength {
+                fail("\(value.jsonString()) is longer than the maximum length \(maxLength)")
+            }
+            if let pattern = schema.pattern,
+                pattern.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) == nil
+            {
+                // The pattern as written, unescaped: it is what the user compares the value with.
+                fail("\(value.jsonString()) does not match pattern \(pattern.pattern)")
+            }
         case .object(let members):
             for name in schema.required where !members.contains(where: { $0.key == name }) {
                 fail("missing required key '\(name)'")
@@ -189,7 +286,7 @@ package struct ConfigSchemaValidator: Sendable {
             for member in members {
                 let memberPath = path + Self.pathComponent(member.key)
                 if let property = schema.properties.first(where: { $0.name == member.key }) {
-                    check(member.value, against: property.schema, path: memberPath, errors: &errors, makeError: makeError)
+                    check(member.value, against: property.schema, path: memberPath, violations: &violations)
                     continue
                 }
                 switch schema.additionalProperties {
@@ -201,18 +298,86 @@ package struct ConfigSchemaValidator: Sendable {
                         ?? (names.isEmpty ? "; no keys are allowed" : "; allowed keys: \(names.joined(separator: ", "))")
                     fail("unknown key '\(member.key)'\(hint)", line: member.line, column: member.column)
                 case .schema(let additional):
-                    check(member.value, against: additional, path: memberPath, errors: &errors, makeError: makeError)
+                    check(member.value, against: additional, path: memberPath, violations: &violations)
                 }
             }
         case .array(let elements):
+            if let minItems = schema.minItems, elements.count < minItems {
+                fail("expected at least \(Self.items(minItems)), got \(elements.count)")
+            }
+            if let maxItems = schema.maxItems, elements.count > maxItems {
+                fail("expected at most \(Self.items(maxItems)), got \(elements.count)")
+            }
             if let items = schema.items {
                 for (index, element) in elements.enumerated() {
-                    check(element, against: items, path: "\(path)[\(index)]", errors: &errors, makeError: makeError)
+                    check(element, against: items, path: "\(path)[\(index)]", violations: &violations)
                 }
             }
         default:
             break
         }
+        if let branches = schema.oneOf {
+            let results = branches.map { branch in
+                var found: [Violation] = []
+                check(value, against: branch, path: path, violations: &found)
+                return found
+            }
+            let matching = results.indices.filter { results[$0].isEmpty }
+            if matching.isEmpty {
+                violations += explainNoMatch(value, branches: branches, results: results, path: path)
+            } else if matching.count > 1 {
+                // Usually a schema whose alternatives overlap; say which, so it can be fixed.
+                let names = matching.map { "oneOf[\($0)]" }.joined(separator: ", ")
+                fail("\(value.jsonString()) matches more than one alternative (\(names)); expected exactly one")
+            }
+        }
+        if let branches = schema.anyOf {
+            let results = branches.map { branch in
+                var found: [Violation] = []
+                check(value, against: branch, path: path, violations: &found)
+                return found
+            }
+            if !results.contains(where: \.isEmpty) {
+                violations += explainNoMatch(value, branches: branches, results: results, path: path)
+            }
+        }
+    }
+
+    /// Why `value` matched no alternative of a `oneOf`/`anyOf`, as helpfully as can be said.
+    ///
+    /// The branch whose type the value has is almost always the one the user meant (a size
+    /// written as a string, not an integer), so its own problems are the useful ones. When no
+    /// branch takes the value's type, the types they do take say it best. When several take
+    /// it, each one's problems are quoted, since there is no telling which was meant.
+    private func explainNoMatch(_ value: ConfigValue, branches: [Schema], results: [[Violation]], path: String) -> [Violation] {
+        let typeMatching = branches.indices.filter { index in
+            branches[index].admittedTypes.map { types in types.contains { Self.value(value, hasType: $0) } } ?? true
+        }
+        if typeMatching.count == 1 {
+            return results[typeMatching[0]]
+        }
+        var expected: [String] = []
+        for branch in branches {
+            expected += (branch.admittedTypes ?? []).filter { !expected.contains($0) }
+        }
+        let message: String
+        if typeMatching.isEmpty && !expected.isEmpty {
+            message = "expected \(expected.joined(separator: " or ")), got \(value.typeName)"
+        } else if typeMatching.isEmpty {
+            // Only a schema whose `type` lists are empty or contradictory gets here.
+            message = "\(value.jsonString()) matches none of the alternatives"
+        } else {
+            let reasons = typeMatching.map { index in
+                results[index].map { $0.path == path ? $0.message : "\($0.path): \($0.message)" }.joined(separator: ", ")
+            }
+            message = "\(value.jsonString()) matches none of the alternatives: \(reasons.joined(separator: "; "))"
+        }
+        return [Violation(line: value.line, column: value.column, path: path, message: message)]
+    }
+
+    /// "1 item", "3 items".
+    private static func items(_ count: Int) -> String {
+        count == 1 ? "1 item" : "\(count) items"
     }
 
     private static func value(_ value: ConfigValue, hasType type: String) -> Bool {

@@ -1,7 +1,8 @@
 /// A standard 5-field cron expression: minute, hour, day of month, month, day of week.
 ///
 /// Each field takes `*`, numbers, lists (`1,5`), ranges (`1-5`), steps (`*/15`, `10-50/10`,
-/// `5/15` meaning `5-max/15`), month names `jan`…`dec` and weekday names `sun`…`sat` (any case);
+/// `5/15` meaning `5-max/15`; a step must not exceed its range's width, so minute `*/60` is
+/// refused), month names `jan`…`dec` and weekday names `sun`…`sat` (any case);
 /// day of week 7 is Sunday, like 0. The macros `@yearly` (`@annually`), `@monthly`, `@weekly`,
 /// `@daily` (`@midnight`) and `@hourly` are accepted too.
 ///
@@ -146,6 +147,12 @@ package struct CronExpression: Sendable, Hashable, CustomStringConvertible {
                 low = try value(rangePart, in: field)
                 // `5/15` is Vixie cron's shorthand for `5-59/15`.
                 high = step > 1 || item.contains("/") ? field.range.upperBound : low
+            }
+            // A step wider than its range selects only the range's first value, which is never
+            // what `*/61` or `*/60` meant ("every 61 minutes" can't be said in cron). A step of 1
+            // skips nothing, so it can't hide such a mistake and stays allowed even on `5-5/1`.
+            if step > 1 && step > high - low {
+                throw ConfigValueError("cron: \(field.name) step \(step) is larger than the range \(low)-\(high)")
             }
             for selected in stride(from: low, through: high, by: step) {
                 set |= 1 << UInt64(selected)
