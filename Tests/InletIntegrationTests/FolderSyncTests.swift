@@ -136,6 +136,31 @@ struct FolderSyncTests {
         #expect((summary["message"] as? String)?.contains("does not exist") == true)
     }
 
+    @Test func anUnreadableFileIsQuarantinedAndCountedWithoutAbortingTheRun() throws {
+        let world = try world()
+        try world.write("inlet.yaml", """
+            plugins: [./plugins]
+            sources:
+              - name: files
+                connector: folder
+                config: { path: ./tree, follow_symlinks: true, exclude: ["skip/**"] }
+            """)
+        // Reading /proc/self/mem at offset 0 fails with EIO, even as root (where chmod 000 would not).
+        try FileManager.default.createSymbolicLink(atPath: world.path("tree/broken"), withDestinationPath: "/proc/self/mem")
+        let result = try world.inlet(["sync", "files", "-c", "inlet.yaml", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try summary(result)
+        #expect(summary["failed"] as? Int == 1)
+        #expect(summary["inserted"] as? Int == 4)
+        #expect(result.stderr.contains("broken"))
+        let quarantined = try world.database().read { db in
+            try Row.fetchAll(db, sql: "SELECT source, kind, key, error FROM quarantine")
+        }
+        #expect(quarantined.count == 1)
+        #expect(quarantined.first?["key"] as String? == "broken")
+        #expect((quarantined.first?["error"] as String?)?.contains("cannot read") == true)
+    }
+
     @Test func exportPrintsTheRecordsAsJSONLines() throws {
         let world = try world()
         #expect(try world.inlet(["sync", "files", "-c", "inlet.yaml"]).status == 0)

@@ -140,7 +140,9 @@ typedef struct inlet_buffer {
 typedef struct inlet_record {
     uint32_t struct_size;                 /* sizeof(inlet_record) as the plugin compiled it */
     uint32_t reserved;                    /* zero */
-    const char *_Nonnull key;             /* (key, key_len): the record's id within its source */
+    const char *_Nonnull key;             /* (key, key_len): the record's id within its source, valid
+                                             UTF-8 (a name that is not, such as a Unix file name, must
+                                             be escaped by the connector, e.g. as \xNN, or quarantined) */
     size_t key_len;
     const char *_Nullable kind;           /* C string: "file", "issue", ...; NULL means "record" */
     const char *_Nullable metadata_json;  /* (metadata_json, metadata_len): a JSON object, or NULL for {} */
@@ -183,7 +185,8 @@ typedef struct inlet_host {
     inlet_status (*_Nonnull delete_record)(inlet_call *_Nonnull call, const char *_Nonnull key, size_t key_len);
 
     /* Read a checkpoint value of this source: the value staged in this call if any, else the
-       committed one. out->data is NULL when the key has no value. Free with buffer_free. */
+       committed one. out->data is NULL when the key has no value; an existing empty value has a
+       non-NULL data and len 0. Values are bytes (they may contain NUL). Free with buffer_free. */
     inlet_status (*_Nonnull state_get)(inlet_call *_Nonnull call, const char *_Nonnull key, size_t key_len,
                                        inlet_buffer *_Nonnull out);
 
@@ -196,7 +199,8 @@ typedef struct inlet_host {
 
     /* Commit everything staged so far (records, tombstones, state, quarantined items) in one
        transaction, now. Call it after a consistent step of a long sync (say, one repository).
-       RETRY if the commit failed: the staged data is then kept for the next attempt to commit. */
+       RETRY if the commit failed: the staged data then stays staged, and the plugin may go on (the
+       next checkpoint or the final commit tries again) or return INLET_RETRY itself. */
     inlet_status (*_Nonnull checkpoint)(inlet_call *_Nonnull call);
 
     /* Write a log line attributed to this source. (message, len). Never log secrets. */
@@ -232,7 +236,9 @@ typedef struct inlet_host {
        so a record may refer to it by blob_sha without content. */
     int32_t (*_Nonnull has_blob)(inlet_call *_Nonnull call, const char *_Nonnull blob_sha);
 
-    /* Reserved for the host's HTTP service (ABI 1.1). NULL in a 1.0 host: check before use. */
+    /* Reserved slot for the host's HTTP service. NULL in a 1.0 host and never called by 1.0 code,
+       which is why 1.1 may give this one slot its real function type (the only exception to
+       "never retype": nothing can have relied on its type). Check for NULL before use. */
     void (*_Nullable http)(void);
 } inlet_host;
 
@@ -277,14 +283,17 @@ typedef struct inlet_connector {
     inlet_status (*_Nullable health)(void *_Nullable instance, inlet_call *_Nonnull call);
 } inlet_connector;
 
-/* The one symbol a connector exports. Mark it visible when building with -fvisibility=hidden. */
-typedef const inlet_connector *_Nullable (*inlet_connector_register_fn)(uint32_t host_abi_version);
-
 #if defined(__GNUC__) || defined(__clang__)
 #  define INLET_EXPORT __attribute__((visibility("default")))
 #else
 #  define INLET_EXPORT
 #endif
+
+/* The one symbol a connector exports (define it with INLET_EXPORT when building with
+   -fvisibility=hidden). host_abi_version is the host's INLET_ABI_VERSION. Return the static
+   table, or NULL when this plugin cannot serve a host of that major version. */
+typedef const inlet_connector *_Nullable (*inlet_connector_register_fn)(uint32_t host_abi_version);
+INLET_EXPORT const inlet_connector *_Nullable inlet_connector_register(uint32_t host_abi_version);
 
 /*
  * The smallest struct_size a 1.0 reader accepts: the table must at least reach the end of the
