@@ -52,6 +52,78 @@ extension InletDatabase {
                 """)
             try db.execute(sql: "CREATE INDEX quarantine_by_source ON quarantine(source, created_at)")
         }
+        migrator.registerMigration("v2-jobs-audit-source-status") { db in
+            // The durable queue. Times are Unix seconds (REAL): leasing compares them on every claim.
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    source TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    args TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(args)),
+                    priority INTEGER NOT NULL DEFAULT 5 CHECK (priority BETWEEN 1 AND 10),
+                    run_at REAL NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'quarantined', 'cancelled')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    max_attempts INTEGER NOT NULL,
+                    lease_id INTEGER,
+                    lease_owner TEXT,
+                    lease_expires_at REAL,
+                    unique_key TEXT,
+                    coalesced INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    started_at REAL,
+                    finished_at REAL
+                )
+                """)
+            // Coalescing: at most one QUEUED job per unique key. (A running job does not absorb a
+            // new one: an event that arrives while a sync runs must cause one more sync.)
+            try db.execute(sql: "CREATE UNIQUE INDEX jobs_unique_queued ON jobs(unique_key) WHERE state = 'queued' AND unique_key IS NOT NULL")
+            // The claim path: per source, by priority then due time, over queued jobs only.
+            try db.execute(sql: "CREATE INDEX jobs_claim ON jobs(source, priority, run_at, id) WHERE state = 'queued'")
+            try db.execute(sql: "CREATE INDEX jobs_running ON jobs(lease_expires_at) WHERE state = 'running'")
+            try db.execute(sql: "CREATE INDEX jobs_running_unique ON jobs(unique_key) WHERE state = 'running' AND unique_key IS NOT NULL")
+            try db.execute(sql: "CREATE INDEX jobs_finished ON jobs(state, finished_at)")
+            try db.execute(sql: "CREATE INDEX jobs_by_source_state ON jobs(source, state)")
+            // One row per finished attempt: what `inlet jobs show` tells about a job's history.
+            try db.execute(sql: """
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    job_id INTEGER NOT NULL,
+                    source TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    outcome TEXT NOT NULL,
+                    records_written INTEGER NOT NULL DEFAULT 0,
+                    records_deleted INTEGER NOT NULL DEFAULT 0,
+                    items_quarantined INTEGER NOT NULL DEFAULT 0,
+                    duration_ms INTEGER NOT NULL,
+                    error TEXT,
+                    finished_at REAL NOT NULL
+                )
+                """)
+            try db.execute(sql: "CREATE INDEX audit_by_job ON audit(job_id)")
+            try db.execute(sql: "CREATE INDEX audit_by_source ON audit(source, finished_at)")
+            // What the daemon knows of each source, readable by `inlet status` from another process.
+            try db.execute(sql: """
+                CREATE TABLE source_status (
+                    source TEXT PRIMARY KEY NOT NULL,
+                    breaker_state TEXT NOT NULL DEFAULT 'closed',
+                    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                    open_until REAL,
+                    disabled_reason TEXT,
+                    stuck_calls INTEGER NOT NULL DEFAULT 0,
+                    last_sync_at REAL,
+                    last_outcome TEXT,
+                    last_error TEXT,
+                    last_scheduled_at REAL,
+                    next_run_at REAL,
+                    updated_at REAL NOT NULL
+                ) WITHOUT ROWID
+                """)
+            try db.execute(sql: "ALTER TABLE quarantine ADD COLUMN job_id INTEGER")
+        }
         return migrator
     }
 }

@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+
+extension JobQueue {
+    /// Jobs, newest first, optionally of one state and one source.
+    package func list(state: JobState? = nil, source: String? = nil, limit: Int = 100) throws -> [Job] {
+        try database.pool.read { db in
+            try Job.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM jobs WHERE (? IS NULL OR state = ?) AND (? IS NULL OR source = ?)
+                    ORDER BY id DESC LIMIT ?
+                    """,
+                arguments: [state?.rawValue, state?.rawValue, source, source, limit])
+        }
+    }
+
+    /// One job, or nil.
+    package func job(id: Int64) throws -> Job? {
+        try database.pool.read { db in try Job.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) }
+    }
+
+    /// Runs a finished (succeeded, quarantined or cancelled) job again, with fresh attempts.
+    /// - Throws: ``JobQueueError`` when the job does not exist or is queued or running.
+    package func retry(id: Int64, now: Date = Date()) throws -> Job {
+        try database.pool.write { db in
+            guard let job = try Job.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else {
+                throw JobQueueError(.notFound, "no job \(id)")
+            }
+            guard job.state != .queued && job.state != .running else {
+                throw JobQueueError(.invalidState, "job \(id) is \(job.state.rawValue); only finished jobs can be retried")
+            }
+            if let key = job.uniqueKey,
+                let twin = try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE unique_key = ? AND state = 'queued'", arguments: [key])
+            {
+                throw JobQueueError(.invalidState, "job \(twin) with the same unique key '\(key)' is already queued")
+            }
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, finished_at = NULL, updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id])
+            try db.execute(sql: "DELETE FROM quarantine WHERE job_id = ?", arguments: [id])
+            return try Job.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id])!
+        }
+    }
+
+    /// Cancels a queued or running job. A running job's lease is revoked at once: its worker sees
+    /// the lease lost at its next heartbeat, asks the plugin to stop, and commits nothing.
+    /// - Throws: ``JobQueueError`` when the job does not exist or already finished.
+    package func cancel(id: Int64, now: Date = Date()) throws -> Job {
+        try database.pool.write { db in
+            guard let job = try Job.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else {
+                throw JobQueueError(.notFound, "no job \(id)")
+            }
+            guard job.state == .queued || job.state == .running else {
+                throw JobQueueError(.invalidState, "job \(id) is \(job.state.rawValue); only queued or running jobs can be cancelled")
+            }
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET state = 'cancelled', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
+                        last_error = coalesce(last_error, 'cancelled'), finished_at = ?, updated_at = ? WHERE id = ?
+                    """,
+                arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id])
+            return try Job.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id])!
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import GRDB
+
+extension JobQueue {
+    /// What a rescue did.
+    package struct RescueReport: Sendable, Equatable {
+        package var requeued: [Int64] = []
+        package var quarantined: [Int64] = []
+    }
+
+    /// Returns running jobs whose lease expired — or, with `notOwnedBy`, every running job of
+    /// another (dead) daemon — to the queue. A job that used its last attempt goes to quarantine:
+    /// an attempt cut short by a crash counts, so a poison job cannot crash-loop the daemon.
+    package func rescue(now: Date, notOwnedBy owner: String? = nil) throws -> RescueReport {
+        try database.pool.write { db in
+            let rows: [Row]
+            if let owner {
+                rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id, lease_id, attempts, max_attempts FROM jobs
+                        WHERE state = 'running' AND (lease_expires_at < ? OR lease_owner IS NOT ?)
+                        """,
+                    arguments: [now.timeIntervalSince1970, owner])
+            } else {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT id, lease_id, attempts, max_attempts FROM jobs WHERE state = 'running' AND lease_expires_at < ?",
+                    arguments: [now.timeIntervalSince1970])
+            }
+            var report = RescueReport()
+            for row in rows {
+                let lease = Lease(jobID: row["id"], leaseID: row["lease_id"] ?? 0, attempt: row["attempts"])
+                if lease.attempt >= row["max_attempts"] as Int {
+                    try markQuarantined(
+                        jobID: lease.jobID, leaseID: row["lease_id"],
+                        error: "out of attempts (\(lease.attempt)/\(row["max_attempts"] as Int)): the attempt ended without an answer (daemon stopped or crashed, or lease expired)",
+                        now: now, in: db)
+                    report.quarantined.append(lease.jobID)
+                } else {
+                    try markRetry(lease, runAt: now, error: "attempt \(lease.attempt) ended without an answer (daemon stopped or crashed, or lease expired)",
+                                  countsAsAttempt: true, now: now, in: db)
+                    report.requeued.append(lease.jobID)
+                }
+            }
+            return report
+        }
+    }
+
+    /// Deletes succeeded and cancelled jobs (and their audit rows) finished before `before`, in
+    /// small batches so no long write transaction blocks enqueues.
+    /// - Returns: the number of jobs deleted.
+    @discardableResult
+    package func prune(finishedBefore before: Date, batchSize: Int = 500) throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try database.pool.write { db -> Int in
+                let ids = try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < ? LIMIT ?
+                        """,
+                    arguments: [before.timeIntervalSince1970, batchSize])
+                guard !ids.isEmpty else { return 0 }
+                let list = ids.map(String.init).joined(separator: ",")
+                try db.execute(sql: "DELETE FROM audit WHERE job_id IN (\(list))")
+                try db.execute(sql: "DELETE FROM jobs WHERE id IN (\(list))")
+                return ids.count
+            }
+            total += deleted
+            if deleted < batchSize { return total }
+        }
+    }
+
+    /// Moves the due time of a source's queued jobs to `until` (an open circuit breaker defers
+    /// them; it never fails or drops them).
+    @discardableResult
+    package func deferJobs(of source: String, until: Date, now: Date) throws -> Int {
+        try database.pool.write { db in
+            try db.execute(
+                sql: "UPDATE jobs SET run_at = ?, updated_at = ? WHERE source = ? AND state = 'queued' AND run_at < ?",
+                arguments: [until.timeIntervalSince1970, now.timeIntervalSince1970, source, until.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
+    /// The earliest due time among queued jobs of `sources` (nil when none is queued).
+    package func nextDueTime(sources: Set<String>) throws -> Date? {
+        guard !sources.isEmpty else { return nil }
+        return try database.pool.read { db in
+            let placeholders = Array(repeating: "?", count: sources.count).joined(separator: ",")
+            return try Double.fetchOne(
+                db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'queued' AND source IN (\(placeholders))",
+                arguments: StatementArguments(Array(sources)))
+        }.map(Date.init(timeIntervalSince1970:))
+    }
+
+    /// Jobs per state (all of them, or of one source).
+    package func depth(source: String? = nil) throws -> [JobState: Int] {
+        try database.pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT state, count(*) AS n FROM jobs WHERE (? IS NULL OR source = ?) GROUP BY state",
+                arguments: [source, source])
+            var out: [JobState: Int] = [:]
+            for row in rows {
+                if let state = JobState(rawValue: row["state"]) { out[state] = row["n"] }
+            }
+            return out
+        }
+    }
+
+    /// Whether a source's sync (by its unique key) is queued or running.
+    package func isActive(uniqueKey: String) throws -> Bool {
+        try database.pool.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE unique_key = ? AND state IN ('queued', 'running'))",
+                arguments: [uniqueKey]) ?? false
+        }
+    }
+}

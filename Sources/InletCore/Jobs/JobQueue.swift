@@ -1,0 +1,200 @@
+import Foundation
+import GRDB
+
+/// The durable job queue, in the daemon's SQLite database.
+///
+/// Every transition is one short `BEGIN IMMEDIATE` transaction (or a step inside the caller's):
+/// leasing takes the write lock up front, so two claimers never see the same queued row.
+package struct JobQueue: Sendable {
+    package let database: InletDatabase
+    /// `queue.max_size`: queued + running jobs beyond which enqueues are refused.
+    package let maxSize: Int
+
+    package init(database: InletDatabase, maxSize: Int = 10_000) {
+        self.database = database
+        self.maxSize = maxSize
+    }
+
+    // MARK: - Enqueue
+
+    /// Adds a job, or merges it into a queued job with the same unique key.
+    package func enqueue(_ request: JobRequest, now: Date = Date()) throws -> EnqueueOutcome {
+        // GRDB's `write` is one IMMEDIATE transaction on a writable connection.
+        try database.pool.write { db in try enqueue(request, now: now, in: db) }
+    }
+
+    /// Adds a job inside the caller's transaction (follow-up jobs commit with the records that
+    /// asked for them; a webhook's job commits with its delivery).
+    package func enqueue(_ request: JobRequest, now: Date, in db: Database) throws -> EnqueueOutcome {
+        let time = now.timeIntervalSince1970
+        let runAt = (request.runAt ?? now).timeIntervalSince1970
+        if let key = request.uniqueKey,
+            let existing = try Row.fetchOne(
+                db, sql: "SELECT id, priority, run_at FROM jobs WHERE unique_key = ? AND state = 'queued'", arguments: [key])
+        {
+            // Merge: the queued job runs as early and as urgently as the most pressing request.
+            let id: Int64 = existing["id"]
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET coalesced = coalesced + 1, priority = min(priority, ?), run_at = min(run_at, ?),
+                        updated_at = ? WHERE id = ?
+                    """,
+                arguments: [request.priority, runAt, time, id])
+            return .coalesced(id)
+        }
+        let active = try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')") ?? 0
+        if active >= maxSize { return .full }
+        try db.execute(
+            sql: """
+                INSERT INTO jobs (source, kind, args, priority, run_at, state, attempts, max_attempts, unique_key,
+                    created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)
+                """,
+            arguments: [request.source, request.kind, request.args, request.priority, runAt, max(1, request.maxAttempts),
+                        request.uniqueKey, time, time])
+        return .enqueued(db.lastInsertedRowID)
+    }
+}
+
+extension JobQueue {
+    // MARK: - Lease
+
+    /// Claims up to `limit` due jobs, at most `capacity[source]` per source (sources absent from
+    /// `capacity` are not claimed: unknown, disabled, or with an open circuit breaker), by
+    /// priority then due time. Each claim counts an attempt and sets a fresh lease.
+    ///
+    /// One IMMEDIATE transaction: the write lock is taken before the read, so no row is claimed twice.
+    package func lease(
+        capacity: [String: Int], limit: Int, owner: String, now: Date, leaseFor: Duration
+    ) throws -> [Job] {
+        guard limit > 0, capacity.values.contains(where: { $0 > 0 }) else { return [] }
+        let time = now.timeIntervalSince1970
+        let expires = time + leaseFor.seconds
+        return try database.pool.write { db in
+            // Per source, the index (source, priority, run_at, id) over queued rows answers this directly.
+            // A queued job whose unique key is running waits: two syncs of one repository never overlap.
+            let pick = try db.cachedStatement(sql: """
+                SELECT id, priority, run_at FROM jobs AS j
+                WHERE j.state = 'queued' AND j.source = ? AND j.run_at <= ?
+                  AND (j.unique_key IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.unique_key = j.unique_key))
+                ORDER BY j.priority, j.run_at, j.id
+                LIMIT ?
+                """)
+            var candidates: [(id: Int64, priority: Int, runAt: Double)] = []
+            for (source, free) in capacity where free > 0 {
+                let rows = try Row.fetchAll(pick, arguments: [source, time, min(free, limit)])
+                candidates += rows.map { ($0["id"], $0["priority"], $0["run_at"]) }
+            }
+            candidates.sort { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
+            let chosen = candidates.prefix(limit).map(\.id)
+            guard !chosen.isEmpty else { return [] }
+            let claim = try db.cachedStatement(sql: """
+                UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_id = ?, lease_owner = ?,
+                    lease_expires_at = ?, started_at = ?, updated_at = ?
+                WHERE id = ? AND state = 'queued'
+                RETURNING *
+                """)
+            var jobs: [Job] = []
+            for id in chosen {
+                let leaseID = Int64.random(in: 1...Int64.max)
+                if let row = try Row.fetchOne(claim, arguments: [leaseID, owner, expires, time, time, id]) {
+                    jobs.append(try Job(row: row))
+                }
+            }
+            return jobs
+        }
+    }
+
+    /// Extends the leases still held; returns the ones that were lost (the job was rescued,
+    /// cancelled or completed elsewhere), whose work must stop and never commit.
+    package func heartbeat(_ leases: [Lease], now: Date, leaseFor: Duration) throws -> Set<Lease> {
+        guard !leases.isEmpty else { return [] }
+        let expires = now.timeIntervalSince1970 + leaseFor.seconds
+        return try database.pool.write { db in
+            var lost = Set<Lease>()
+            for lease in leases {
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET lease_expires_at = ?, updated_at = ?
+                        WHERE id = ? AND state = 'running' AND lease_id = ? AND attempts = ?
+                        """,
+                    arguments: [expires, now.timeIntervalSince1970, lease.jobID, lease.leaseID, lease.attempt])
+                if db.changesCount == 0 { lost.insert(lease) }
+            }
+            return lost
+        }
+    }
+
+    /// Throws `leaseLost` unless `lease` still holds its job (call inside a transaction before
+    /// committing a job's work: the fencing check).
+    package func verify(_ lease: Lease, in db: Database) throws {
+        let held = try Bool.fetchOne(
+            db,
+            sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_id = ? AND attempts = ?)",
+            arguments: [lease.jobID, lease.leaseID, lease.attempt]) ?? false
+        if !held { throw JobQueueError(.leaseLost, "\(lease) was lost: the job was rescued, cancelled or completed elsewhere") }
+    }
+
+    // MARK: - Finish (inside the caller's transaction, after `verify`)
+
+    /// Marks a leased job succeeded.
+    package func markSucceeded(_ lease: Lease, now: Date, in db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE jobs SET state = 'succeeded', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
+                    last_error = NULL, finished_at = ?, updated_at = ?
+                WHERE id = ? AND lease_id = ?
+                """,
+            arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, lease.jobID, lease.leaseID])
+    }
+
+    /// Puts a leased job back in the queue to run at `runAt`. With `countsAsAttempt` false (a rate
+    /// limit, a graceful shutdown) the attempt it used is given back.
+    package func markRetry(_ lease: Lease, runAt: Date, error: String?, countsAsAttempt: Bool, now: Date, in db: Database) throws {
+        // A twin queued while this job ran (same unique key) is folded in first: the unique index
+        // allows one queued job per key, and the twin's request wants it no later than its own time.
+        var runAt = runAt.timeIntervalSince1970
+        var priority: Int?
+        var absorbed = 0
+        if let key = try String.fetchOne(db, sql: "SELECT unique_key FROM jobs WHERE id = ?", arguments: [lease.jobID]) {
+            for twin in try Row.fetchAll(
+                db, sql: "SELECT id, priority, run_at, coalesced FROM jobs WHERE unique_key = ? AND state = 'queued'",
+                arguments: [key])
+            {
+                runAt = min(runAt, twin["run_at"])
+                priority = min(priority ?? Int.max, twin["priority"])
+                absorbed += 1 + (twin["coalesced"] as Int)
+                try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [twin["id"] as Int64])
+            }
+        }
+        try db.execute(
+            sql: """
+                UPDATE jobs SET state = 'queued', run_at = ?, attempts = attempts - ?, priority = min(priority, ?),
+                    coalesced = coalesced + ?, lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
+                    last_error = coalesce(?, last_error), updated_at = ?
+                WHERE id = ? AND lease_id = ?
+                """,
+            arguments: [runAt, countsAsAttempt ? 0 : 1, priority ?? 10, absorbed, error, now.timeIntervalSince1970,
+                        lease.jobID, lease.leaseID])
+    }
+
+    /// Moves a job to quarantine, with a quarantine row that says why.
+    package func markQuarantined(jobID: Int64, leaseID: Int64?, error: String, now: Date, in db: Database) throws {
+        let time = now.timeIntervalSince1970
+        try db.execute(
+            sql: """
+                UPDATE jobs SET state = 'quarantined', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
+                    last_error = ?, finished_at = ?, updated_at = ?
+                WHERE id = ? AND (? IS NULL OR lease_id = ?)
+                """,
+            arguments: [error, time, time, jobID, leaseID, leaseID])
+        guard db.changesCount > 0 else { return }
+        try db.execute(
+            sql: """
+                INSERT INTO quarantine (source, kind, key, error, bytes, created_at, job_id)
+                SELECT source, 'job', kind || ' #' || id, ?, CAST(args AS BLOB), ?, id FROM jobs WHERE id = ?
+                """,
+            arguments: [error, StorageClock.format(now), jobID])
+    }
+}

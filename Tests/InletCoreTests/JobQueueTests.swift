@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import InletCore
+
+@Suite("Durable job queue on SQLite")
+struct JobQueueTests {
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    // Each test gets its own suite instance, so its own database file.
+    let directory: TemporaryDirectory
+    let database: InletDatabase
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        database = try InletDatabase(path: directory.file("inlet.db"))
+    }
+
+    func queue(maxSize: Int = 100) -> JobQueue { JobQueue(database: database, maxSize: maxSize) }
+
+    @Test func coalescesQueuedJobsWithTheSameUniqueKey() throws {
+        let queue = queue()
+        let first = try queue.enqueue(JobRequest(source: "a", uniqueKey: "sync:a"), now: start)
+        let second = try queue.enqueue(
+            JobRequest(source: "a", priority: JobPriority.webhook, uniqueKey: "sync:a"), now: start.addingTimeInterval(1))
+        #expect(first == .enqueued(1))
+        #expect(second == .coalesced(1))
+        let job = try #require(try queue.job(id: 1))
+        #expect(job.coalesced == 1)
+        #expect(job.priority == JobPriority.webhook)  // the more urgent request wins
+        #expect(try queue.depth()[.queued] == 1)
+    }
+
+    @Test func refusesBeyondMaxSizeButStillCoalesces() throws {
+        let queue = queue(maxSize: 2)
+        #expect(try queue.enqueue(JobRequest(source: "a", uniqueKey: "k1"), now: start) == .enqueued(1))
+        #expect(try queue.enqueue(JobRequest(source: "a"), now: start) == .enqueued(2))
+        #expect(try queue.enqueue(JobRequest(source: "a"), now: start) == .full)
+        #expect(try queue.enqueue(JobRequest(source: "a", uniqueKey: "k1"), now: start) == .coalesced(1))
+    }
+
+    @Test func leasesByPriorityThenDueTimeWithinPerSourceCapacity() throws {
+        let queue = queue()
+        _ = try queue.enqueue(JobRequest(source: "a", kind: "a-late", priority: 5), now: start)
+        _ = try queue.enqueue(JobRequest(source: "a", kind: "a-urgent", priority: 1), now: start.addingTimeInterval(1))
+        _ = try queue.enqueue(JobRequest(source: "b", kind: "b", priority: 3), now: start)
+        _ = try queue.enqueue(JobRequest(source: "b", kind: "b-future", priority: 1, runAt: start.addingTimeInterval(60)), now: start)
+        _ = try queue.enqueue(JobRequest(source: "c", kind: "c-unknown", priority: 1), now: start)
+
+        let now = start.addingTimeInterval(2)
+        let leased = try queue.lease(capacity: ["a": 1, "b": 5], limit: 10, owner: "w", now: now, leaseFor: .seconds(30))
+        #expect(leased.map(\.kind) == ["a-urgent", "b"])
+        #expect(leased.allSatisfy { $0.state == .running && $0.attempts == 1 && $0.leaseOwner == "w" })
+        #expect(leased.first?.leaseExpiresAt == now.addingTimeInterval(30))
+        // Nothing is claimed twice.
+        let again = try queue.lease(capacity: ["a": 1, "b": 5], limit: 10, owner: "w", now: now, leaseFor: .seconds(30))
+        #expect(again.map(\.kind) == ["a-late"])
+    }
+
+    @Test func aQueuedTwinWaitsWhileItsUniqueKeyRuns() throws {
+        let queue = queue()
+        _ = try queue.enqueue(JobRequest(source: "a", uniqueKey: "repo:x"), now: start)
+        let running = try queue.lease(capacity: ["a": 5], limit: 5, owner: "w", now: start, leaseFor: .seconds(30))
+        #expect(running.count == 1)
+        // A push arrives while it runs: a new job is queued (not merged into the running one)...
+        #expect(try queue.enqueue(JobRequest(source: "a", uniqueKey: "repo:x"), now: start) == .enqueued(2))
+        // ...and is not leased while its twin runs.
+        #expect(try queue.lease(capacity: ["a": 5], limit: 5, owner: "w", now: start, leaseFor: .seconds(30)).isEmpty)
+        try queue.database.pool.write { db in
+            try queue.verify(running[0].lease!, in: db)
+            try queue.markSucceeded(running[0].lease!, now: start, in: db)
+        }
+        #expect(try queue.lease(capacity: ["a": 5], limit: 5, owner: "w", now: start, leaseFor: .seconds(30)).map(\.id) == [2])
+    }
+
+    @Test func fencingRefusesACompletionAfterTheLeaseMovedOn() throws {
+        let queue = queue()
+        _ = try queue.enqueue(JobRequest(source: "a"), now: start)
+        let first = try queue.lease(capacity: ["a": 1], limit: 1, owner: "slow", now: start, leaseFor: .seconds(30))[0]
+        // The slow worker's lease expires; the job is rescued and leased again.
+        let rescued = try queue.rescue(now: start.addingTimeInterval(31))
+        #expect(rescued.requeued == [first.id])
+        let second = try queue.lease(capacity: ["a": 1], limit: 1, owner: "fast", now: start.addingTimeInterval(31), leaseFor: .seconds(30))[0]
+        #expect(second.attempts == 2)
+        #expect(throws: JobQueueError.self) {
+            try queue.database.pool.write { db in try queue.verify(first.lease!, in: db) }
+        }
+        #expect(try queue.heartbeat([first.lease!, second.lease!], now: start.addingTimeInterval(32), leaseFor: .seconds(30)) == [first.lease!])
+    }
+
+    @Test func aCrashedAttemptCountsAndTheLastOneQuarantines() throws {
+        let queue = queue()
+        _ = try queue.enqueue(JobRequest(source: "a", maxAttempts: 2), now: start)
+        for round in 0..<2 {
+            let time = start.addingTimeInterval(Double(round) * 100)
+            #expect(try queue.lease(capacity: ["a": 1], limit: 1, owner: "dead-\(round)", now: time, leaseFor: .seconds(30)).count == 1)
+            // The daemon dies; a new one starts and rescues everything a dead owner held.
+            let report = try queue.rescue(now: time.addingTimeInterval(1), notOwnedBy: "new")
+            #expect(round == 0 ? report.requeued == [1] : report.quarantined == [1])
+        }
+        let job = try #require(try queue.job(id: 1))
+        #expect(job.state == .quarantined)
+        #expect(job.lastError?.contains("out of attempts (2/2)") == true)
+        let quarantine = QuarantineStore(database: queue.database, queue: queue)
+        let entries = try quarantine.list()
+        #expect(entries.map(\.jobID) == [1])
+        #expect(entries.first?.kind == "job")
+
+        // Round trip: a retried quarantined job starts with fresh attempts and leaves the quarantine.
+        #expect(try quarantine.retry(id: entries[0].id, now: start.addingTimeInterval(500)) == .jobRequeued(1))
+        let retried = try #require(try queue.job(id: 1))
+        #expect(retried.state == .queued)
+        #expect(retried.attempts == 0)
+        #expect(try quarantine.list().isEmpty)
+    }
+
+    @Test func retryGivesBackTheAttemptOfARateLimitAndFoldsInAQueuedTwin() throws {
+        let queue = queue()
+        _ = try queue.enqueue(JobRequest(source: "a", uniqueKey: "k"), now: start)
+        let job = try queue.lease(capacity: ["a": 1], limit: 1, owner: "w", now: start, leaseFor: .seconds(30))[0]
+        _ = try queue.enqueue(JobRequest(source: "a", priority: 2, uniqueKey: "k"), now: start)
+        try queue.database.pool.write { db in
+            try queue.verify(job.lease!, in: db)
+            try queue.markRetry(job.lease!, runAt: start.addingTimeInterval(42), error: "rate limited", countsAsAttempt: false, now: start, in: db)
+        }
+        let after = try #require(try queue.job(id: job.id))
+        #expect(after.state == .queued)
+        #expect(after.attempts == 0)
+        #expect(after.priority == 2)
+        #expect(after.coalesced == 1)
+        #expect(after.runAt == start)  // the twin's request wanted it now
+        #expect(try queue.depth()[.queued] == 1)
+    }
+
+    @Test func cancelRetryAndPrune() throws {
+        let queue = queue()
+        _ = try queue.enqueue(JobRequest(source: "a"), now: start)
+        _ = try queue.enqueue(JobRequest(source: "a"), now: start)
+        #expect(try queue.cancel(id: 1, now: start).state == .cancelled)
+        #expect(throws: JobQueueError.self) { try queue.cancel(id: 1, now: start) }
+        #expect(throws: JobQueueError.self) { try queue.retry(id: 2, now: start) }
+        #expect(try queue.retry(id: 1, now: start).state == .queued)
+        _ = try queue.cancel(id: 1, now: start)
+        #expect(try queue.prune(finishedBefore: start.addingTimeInterval(1), batchSize: 1) == 1)
+        #expect(try queue.job(id: 1) == nil)
+        #expect(try queue.job(id: 2) != nil)
+    }
+
+    @Test func deferMovesOnlyEarlierQueuedJobs() throws {
+        let queue = queue()
+        _ = try queue.enqueue(JobRequest(source: "a"), now: start)
+        _ = try queue.enqueue(JobRequest(source: "a", runAt: start.addingTimeInterval(600)), now: start)
+        _ = try queue.enqueue(JobRequest(source: "b"), now: start)
+        #expect(try queue.deferJobs(of: "a", until: start.addingTimeInterval(60), now: start) == 1)
+        #expect(try queue.job(id: 1)?.runAt == start.addingTimeInterval(60))
+        #expect(try queue.nextDueTime(sources: ["a"]) == start.addingTimeInterval(60))
+        #expect(try queue.nextDueTime(sources: ["a", "b"]) == start)
+    }
+}
