@@ -9,7 +9,7 @@ import Yams
 /// against the config file's folder.
 package enum ConfigLoader {
     static let topLevelKeys = [
-        "data_dir", "listen", "workers", "plugins", "shutdown_grace", "queue", "log", "sources",
+        "data_dir", "listen", "workers", "plugins", "shutdown_grace", "queue", "log", "sources", "watchdog",
     ]
 
     /// Reads and loads the config file at `path`.
@@ -94,7 +94,29 @@ package enum ConfigLoader {
         {
             config.shutdownGrace = grace
         }
-        if let node = top["queue"], let queue = reader.mapping(node, label: "queue", allowedKeys: ["max_size", "retention"]) {
+        if let node = top["watchdog"],
+            let watchdog = reader.mapping(node, label: "watchdog", allowedKeys: ["cancel_grace", "max_stuck_calls"])
+        {
+            if let node = watchdog["cancel_grace"], let grace = reader.duration(node, label: "watchdog.cancel_grace", allowsZero: true) {
+                config.watchdog.cancelGrace = grace
+            }
+            if let node = watchdog["max_stuck_calls"],
+                let count = reader.integer(node, label: "watchdog.max_stuck_calls", minimum: 1)
+            {
+                config.watchdog.maxStuckCalls = count
+            }
+        }
+        if let node = top["queue"],
+            let queue = reader.mapping(node, label: "queue", allowedKeys: ["max_size", "retention", "synchronous"])
+        {
+            if let node = queue["synchronous"],
+                let mode = reader.value(node, label: "queue.synchronous", expected: "normal or full", { (text: String) throws(ConfigValueError) -> InletConfig.Synchronous in
+                    guard let mode = InletConfig.Synchronous(rawValue: text) else { throw ConfigValueError("expected normal or full, got '\(text)'") }
+                    return mode
+                })
+            {
+                config.queue.synchronous = mode
+            }
             if let node = queue["max_size"], let maxSize = reader.integer(node, label: "queue.max_size", minimum: 1) {
                 config.queue.maxSize = maxSize
             }

@@ -59,11 +59,34 @@ package struct InletConfig: Sendable, Hashable {
         package var maxSize: Int
         /// How long finished jobs are kept before pruning (`retention`).
         package var retention: Duration
+        /// SQLite's `synchronous` in WAL mode (`synchronous`): `normal` survives any crash of the
+        /// process; `full` also survives a power loss, at the cost of an fsync per commit.
+        package var synchronous: Synchronous
 
         /// Creates queue limits; defaults match an absent `queue:` block.
-        package init(maxSize: Int = 10_000, retention: Duration = .seconds(7 * 86_400)) {
+        package init(maxSize: Int = 10_000, retention: Duration = .seconds(7 * 86_400), synchronous: Synchronous = .normal) {
             self.maxSize = maxSize
             self.retention = retention
+            self.synchronous = synchronous
+        }
+    }
+
+    /// Durability of commits (`queue.synchronous`).
+    package enum Synchronous: String, Sendable, Hashable {
+        case normal, full
+    }
+
+    /// What happens to plugin calls that outlive their job's `timeout` (`watchdog`).
+    package struct Watchdog: Sendable, Hashable {
+        /// After the timeout the call is asked to stop; past this grace the attempt is counted as
+        /// failed and the call is abandoned on its thread (`cancel_grace`).
+        package var cancelGrace: Duration = .seconds(30)
+        /// Abandoned calls of one source after which that source is disabled (`max_stuck_calls`).
+        package var maxStuckCalls: Int = 3
+
+        package init(cancelGrace: Duration = .seconds(30), maxStuckCalls: Int = 3) {
+            self.cancelGrace = cancelGrace
+            self.maxStuckCalls = maxStuckCalls
         }
     }
 
@@ -110,6 +133,8 @@ package struct InletConfig: Sendable, Hashable {
     package var shutdownGrace: Duration
     /// Queue limits (`queue`).
     package var queue: Queue
+    /// Stuck plugin calls (`watchdog`).
+    package var watchdog = Watchdog()
     /// Logging (`log`).
     package var log: Log
     /// The sources, in file order, with unique names (`sources`).

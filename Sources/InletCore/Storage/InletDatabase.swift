@@ -3,8 +3,9 @@ import GRDB
 
 /// The one SQLite database of a daemon (`data_dir/inlet.db`): state, documents, blobs, quarantine.
 ///
-/// WAL mode with `synchronous=NORMAL`: a committed transaction survives any crash of the process
-/// (kill -9); only a power loss can lose the last commits. Writes go through GRDB's single writer.
+/// WAL mode with `synchronous=NORMAL` by default: a committed transaction survives any crash of
+/// the process (kill -9); only a power loss can lose the last commits. `queue.synchronous: full`
+/// adds an fsync per commit for power losses too. Writes go through GRDB's single writer.
 package final class InletDatabase: Sendable {
     /// The path of the database file.
     package let path: String
@@ -13,14 +14,14 @@ package final class InletDatabase: Sendable {
 
     /// Opens (creating if needed) the database and brings its schema up to date.
     /// - Throws: ``StorageError`` naming the file when it cannot be opened or migrated.
-    package init(path: String, readOnly: Bool = false) throws(StorageError) {
+    package init(path: String, readOnly: Bool = false, synchronous: InletConfig.Synchronous = .normal) throws(StorageError) {
         self.path = path
         var configuration = Configuration()
         configuration.readonly = readOnly
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                try db.execute(sql: synchronous == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
                 try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             }
             try db.execute(sql: "PRAGMA foreign_keys = ON")
@@ -42,8 +43,10 @@ package final class InletDatabase: Sendable {
     }
 
     /// The database of a config: `data_dir/inlet.db`.
-    package convenience init(dataDirectory: String, readOnly: Bool = false) throws(StorageError) {
-        try self.init(path: (dataDirectory as NSString).appendingPathComponent("inlet.db"), readOnly: readOnly)
+    package convenience init(
+        dataDirectory: String, readOnly: Bool = false, synchronous: InletConfig.Synchronous = .normal
+    ) throws(StorageError) {
+        try self.init(path: (dataDirectory as NSString).appendingPathComponent("inlet.db"), readOnly: readOnly, synchronous: synchronous)
     }
 }
 
