@@ -18,12 +18,12 @@ final class GreeterConnector: Connector {
 
     let settings: Settings
 
-    init(config: ConnectorConfig, host: Host) throws {
+    init(config: ConnectorConfig, host: InletHost) throws {
         settings = try config.decode(Settings.self)  // a bad config fails here, naming the field
         if settings.names.isEmpty { throw ConnectorError.failed("greeter: names is empty") }
     }
 
-    func sync(kind: String, args: JSONObject, host: Host) throws {
+    func sync(kind: String, args: JSONObject, host: InletHost) throws {
         let runs = Int(try host.stateString("runs") ?? "0") ?? 0
         for (index, name) in settings.names.enumerated() {
             if host.isCancelled { throw ConnectorError.retry("greeter: cancelled") }

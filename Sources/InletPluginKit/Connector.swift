@@ -20,20 +20,20 @@ public protocol Connector: AnyObject {
 
     /// Makes an instance for one source.
     /// - Throws: a ``ConnectorError`` (or any error) explaining a bad config; the source does not load.
-    init(config: ConnectorConfig, host: Host) throws
+    init(config: ConnectorConfig, host: InletHost) throws
 
     /// Runs one job of this source (`kind` is `sync`, or a kind the connector enqueued).
     ///
     /// Records and state staged through `host` are committed when this returns without throwing.
     /// - Throws: ``ConnectorError`` to choose retry, rate limiting or permanent failure; any other
     ///   error counts as a transient failure and is retried.
-    func sync(kind: String, args: JSONObject, host: Host) throws
+    func sync(kind: String, args: JSONObject, host: InletHost) throws
 
     /// Handles one verified webhook delivery (only called when ``supportsWebhooks`` is true).
-    func webhook(_ event: WebhookEvent, host: Host) throws
+    func webhook(_ event: WebhookEvent, host: InletHost) throws
 
     /// Checks the instance's health; throw to report it unhealthy.
-    func health(host: Host) throws
+    func health(host: InletHost) throws
 }
 
 extension Connector {
@@ -42,11 +42,11 @@ extension Connector {
     public static var supportsWebhooks: Bool { false }
     public static var supportsReentrantCalls: Bool { false }
 
-    public func webhook(_ event: WebhookEvent, host: Host) throws {
+    public func webhook(_ event: WebhookEvent, host: InletHost) throws {
         throw ConnectorError.failed("\(Self.name) does not handle webhooks")
     }
 
-    public func health(host: Host) throws {}
+    public func health(host: InletHost) throws {}
 }
 
 /// What a connector throws to choose how the host treats a failed call.

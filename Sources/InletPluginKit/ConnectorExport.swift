@@ -85,7 +85,7 @@ public enum ConnectorExport {
         host: UnsafePointer<inlet_host>, call: OpaquePointer, json: UnsafePointer<CChar>, length: Int,
         instanceOut: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> inlet_status {
-        let context = Host(table: host, call: call)
+        let context = InletHost(table: host, call: call)
         guard let type = connectorType else {
             context.setError("connector type not registered")
             return INLET_FAILED
@@ -103,13 +103,13 @@ public enum ConnectorExport {
 
     private static func invoke(
         _ instance: UnsafeMutableRawPointer?, _ call: OpaquePointer,
-        _ body: (any Connector, Host) throws -> Void
+        _ body: (any Connector, InletHost) throws -> Void
     ) -> inlet_status {
         // Unsafe: the host passes back the pointer `create` produced and keeps it alive (no
         // `destroy`) while any call runs, so an unretained reference is valid for this call.
         guard let instance else { return INLET_FAILED }
         let box = Unmanaged<InstanceBox>.fromOpaque(instance).takeUnretainedValue()
-        let host = Host(table: box.host, call: call)
+        let host = InletHost(table: box.host, call: call)
         do {
             try body(box.connector, host)
             return INLET_OK
@@ -118,7 +118,7 @@ public enum ConnectorExport {
         }
     }
 
-    private static func status(for error: any Error, host: Host) -> inlet_status {
+    private static func status(for error: any Error, host: InletHost) -> inlet_status {
         guard let error = error as? ConnectorError else {
             host.setError(String(describing: error))
             return INLET_RETRY

@@ -15,6 +15,6 @@ struct Inlet: AsyncParsableCommand {
             Plugins: the config's `plugins` folders, then the folders in $INLET_PLUGIN_PATH (colon-separated).
             """,
         version: "0.1.0",
-        subcommands: [SyncCommand.self, ValidateCommand.self, ExportCommand.self, PluginsCommand.self]
+        subcommands: [RunCommand.self, SyncCommand.self, ValidateCommand.self, ExportCommand.self, PluginsCommand.self]
     )
 }

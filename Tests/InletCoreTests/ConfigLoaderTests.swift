@@ -154,10 +154,10 @@ struct ConfigLoaderTests {
 
     @Test func unknownKeyWithoutCloseMatchListsAllowedKeys() {
         #expect(ConfigTestSupport.positionedMessages("queue: { colour: red }\n") == [
-            "1:10: queue: unknown key 'colour'; allowed keys: max_size, retention",
+            "1:10: queue: unknown key 'colour'; allowed keys: max_size, retention, synchronous",
         ])
         #expect(ConfigTestSupport.positionedMessages("zzz: 1\n") == [
-            "1:1: unknown key 'zzz'; allowed keys: data_dir, listen, workers, plugins, shutdown_grace, queue, log, sources",
+            "1:1: unknown key 'zzz'; allowed keys: data_dir, listen, workers, plugins, shutdown_grace, queue, log, sources, watchdog",
         ])
     }
 
@@ -336,5 +336,21 @@ struct ConfigLoaderTests {
         #expect(SpellingSuggestion.closest(to: "colour", in: ["max_size", "retention"]) == nil)
         #expect(SpellingSuggestion.distance("kitten", "sitting") == 3)
         #expect(SpellingSuggestion.distance("ab", "ba") == 1)
+    }
+}
+
+@Suite("ConfigLoader: daemon settings")
+struct ConfigDaemonSettingsTests {
+    @Test func watchdogAndDurabilityHaveDefaultsAndAreRead() throws {
+        let defaults = try ConfigLoader.load(yaml: "", file: "/tmp/x.yaml", environment: [:])
+        #expect(defaults.watchdog == InletConfig.Watchdog(cancelGrace: .seconds(30), maxStuckCalls: 3))
+        #expect(defaults.queue.synchronous == .normal)
+        let config = try ConfigLoader.load(
+            yaml: "watchdog: { cancel_grace: 5s, max_stuck_calls: 1 }\nqueue: { synchronous: full }\n", file: "/tmp/x.yaml", environment: [:])
+        #expect(config.watchdog == InletConfig.Watchdog(cancelGrace: .seconds(5), maxStuckCalls: 1))
+        #expect(config.queue.synchronous == .full)
+        #expect(throws: ConfigErrors.self) {
+            try ConfigLoader.load(yaml: "queue: { synchronous: fast }\n", file: "/tmp/x.yaml", environment: [:])
+        }
     }
 }

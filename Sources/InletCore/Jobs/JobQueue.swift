@@ -25,7 +25,9 @@ package struct JobQueue: Sendable {
 
     /// Adds a job inside the caller's transaction (follow-up jobs commit with the records that
     /// asked for them; a webhook's job commits with its delivery).
-    package func enqueue(_ request: JobRequest, now: Date, in db: Database) throws -> EnqueueOutcome {
+    /// - Parameter bounded: false for work already accepted (a follow-up of committed records),
+    ///   which must not be lost to `max_size`; the bound pushes back on new input only.
+    package func enqueue(_ request: JobRequest, now: Date, bounded: Bool = true, in db: Database) throws -> EnqueueOutcome {
         let time = now.timeIntervalSince1970
         let runAt = (request.runAt ?? now).timeIntervalSince1970
         if let key = request.uniqueKey,
@@ -42,8 +44,8 @@ package struct JobQueue: Sendable {
                 arguments: [request.priority, runAt, time, id])
             return .coalesced(id)
         }
-        let active = try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')") ?? 0
-        if active >= maxSize { return .full }
+        let active = bounded ? try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')") ?? 0 : 0
+        if bounded && active >= maxSize { return .full }
         try db.execute(
             sql: """
                 INSERT INTO jobs (source, kind, args, priority, run_at, state, attempts, max_attempts, unique_key,

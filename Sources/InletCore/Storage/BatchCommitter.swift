@@ -30,29 +30,37 @@ package struct BatchCommitter: Sendable {
             var report = Report()
             try database.pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    report.changes = try documents.apply(batch, source: source, now: now, in: db)
-                    try state.apply(batch.state, source: source, now: now, in: db)
-                    for item in batch.quarantined {
-                        try db.execute(
-                            sql: """
-                                INSERT INTO quarantine (source, kind, key, error, bytes, created_at)
-                                VALUES (?, 'item', ?, ?, ?, ?)
-                                """,
-                            arguments: [source, item.key, item.error, item.bytes.map { Data($0) }, StorageClock.format(now)])
-                    }
+                    report = try apply(batch, source: source, now: now, in: db)
                     return dryRun ? .rollback : .commit
                 }
             }
-            for entry in report.changes { report.counts.count(entry.change) }
-            report.counts.quarantined = batch.quarantined.count
-            report.counts.stateKeys = batch.state.count
-            report.counts.followUps = batch.followUps.count
-            report.followUps = batch.followUps
             return report
         } catch let error as StorageError {
             throw error
         } catch {
             throw StorageError(.writeFailed, "cannot commit source '\(source)' to \(database.path): \(error)", cause: error)
         }
+    }
+
+    /// Applies `batch` inside the caller's transaction (which may also complete a job, so the
+    /// records, their checkpoint and the job's state commit together).
+    package func apply(_ batch: StagedBatch, source: String, now: Date, in db: Database) throws -> Report {
+        var report = Report()
+        report.changes = try documents.apply(batch, source: source, now: now, in: db)
+        try state.apply(batch.state, source: source, now: now, in: db)
+        for item in batch.quarantined {
+            try db.execute(
+                sql: """
+                    INSERT INTO quarantine (source, kind, key, error, bytes, created_at)
+                    VALUES (?, 'item', ?, ?, ?, ?)
+                    """,
+                arguments: [source, item.key, item.error, item.bytes.map { Data($0) }, StorageClock.format(now)])
+        }
+        for entry in report.changes { report.counts.count(entry.change) }
+        report.counts.quarantined = batch.quarantined.count
+        report.counts.stateKeys = batch.state.count
+        report.counts.followUps = batch.followUps.count
+        report.followUps = batch.followUps
+        return report
     }
 }

@@ -1,4 +1,9 @@
+import Foundation
 import InletPluginKit
+
+extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
 
 /// A tiny connector for the tests: it emits the records its config lists, counts its runs in
 /// state, and can be told to fail in each way the ABI knows.
@@ -16,6 +21,10 @@ final class EchoConnector: Connector {
            "fail_status": {"type": "string", "enum": ["retry", "failed", "rate_limited"]},
            "refuse": {"type": "string"},
            "checkpoint_after": {"type": "integer", "minimum": 1},
+           "sequence": {"type": "object"},
+           "sleep_ms": {"type": "integer", "minimum": 0},
+           "hang": {"type": "string", "enum": ["until_cancelled", "ignore_cancel"]},
+           "fail_runs": {"type": "integer", "minimum": 0},
            "_inlet": {"type": "object"}}}
         """
 
@@ -31,19 +40,45 @@ final class EchoConnector: Connector {
         var failStatus: String?
         var refuse: String?
         var checkpointAfter: Int?
+        /// Emits `count` numbered records from the `next` checkpoint on, `chunk` per checkpoint.
+        struct Sequence: Decodable {
+            var count: Int
+            var chunk: Int
+        }
+        var sequence: Sequence?
+        /// Sleeps this long per record (or per sequence chunk), polling for cancellation.
+        var sleepMs: Int?
+        /// `until_cancelled`: run until the host cancels; `ignore_cancel`: never return.
+        var hang: String?
+        /// The first N runs fail (counted in state, committed by nothing: so counted in memory).
+        var failRuns: Int?
     }
+
+    /// Runs started by this instance (for `fail_runs`).
+    private var runsStarted = 0
 
     let settings: Settings
     let source: String
 
-    init(config: ConnectorConfig, host: Host) throws {
+    init(config: ConnectorConfig, host: InletHost) throws {
         settings = try config.decode(Settings.self)
         source = config.sourceName
         if let refuse = settings.refuse { throw ConnectorError.failed(refuse) }
         host.log(.debug, "echo connector created for \(source)")
     }
 
-    func sync(kind: String, args: JSONObject, host: Host) throws {
+    func sync(kind: String, args: JSONObject, host: InletHost) throws {
+        runsStarted += 1
+        if let failRuns = settings.failRuns, runsStarted <= failRuns { try fail() }
+        switch settings.hang {
+        case "until_cancelled":
+            while !host.isCancelled { try nap(50) }
+            throw ConnectorError.retry("echo: cancelled")
+        case "ignore_cancel":
+            while true { try nap(1000, ignoringCancel: true) }
+        default: break
+        }
+        if let sequence = settings.sequence { return try emitSequence(sequence, host: host) }
         let runs = (try host.stateString("runs")).flatMap { Int($0) } ?? 0
         try host.setState("runs", String(runs + 1))
         let records = settings.records ?? []
@@ -54,6 +89,7 @@ final class EchoConnector: Connector {
                 metadata: ["run": .int(runs + 1), "source": .string(source)],
                 content: record.content.map { Array($0.utf8) }
             )
+            if let sleep = settings.sleepMs { try nap(sleep) }
             host.progress(done: index + 1, total: records.count)
             if let every = settings.checkpointAfter, (index + 1) % every == 0 { try host.checkpoint() }
         }
@@ -61,10 +97,37 @@ final class EchoConnector: Connector {
         for key in settings.delete ?? [] { try host.delete(key: key) }
     }
 
-    func webhook(_ event: WebhookEvent, host: Host) throws {
+    func webhook(_ event: WebhookEvent, host: InletHost) throws {
         try host.emit(
             key: "event/\(event.deliveryID)", kind: "event", metadata: ["event": .string(event.name)], content: event.body
         )
+    }
+
+    /// Emits records `rec-000000` … from the committed `next` on, checkpointing after each chunk.
+    /// Each record's metadata names the `next` its run started from: if records were ever
+    /// committed without their checkpoint, a rerun would emit them again with another start and
+    /// bump their version, which the crash test detects.
+    private func emitSequence(_ sequence: Settings.Sequence, host: InletHost) throws {
+        let start = Int(try host.stateString("next") ?? "0") ?? 0
+        var next = start
+        while next < sequence.count {
+            if host.isCancelled { throw ConnectorError.retry("echo: cancelled at \(next)") }
+            let end = min(sequence.count, next + sequence.chunk)
+            for index in next..<end {
+                let key = "rec-" + String(index).leftPadded(to: 6)
+                try host.emit(key: key, kind: "seq", metadata: ["index": .int(index), "run_started_at": .int(start)],
+                              content: Array("record \(index)".utf8))
+            }
+            next = end
+            try host.setState("next", String(next))
+            if let sleep = settings.sleepMs { try nap(sleep) }
+            try host.checkpoint()
+            host.progress(done: next, total: sequence.count)
+        }
+    }
+
+    private func nap(_ milliseconds: Int, ignoringCancel: Bool = false) throws {
+        usleep(useconds_t(milliseconds) * 1000)
     }
 
     private func fail() throws -> Never {

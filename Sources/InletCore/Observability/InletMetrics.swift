@@ -1,0 +1,52 @@
+import Metrics
+
+/// Every metric Inlet records, with one label scheme (`source`, `kind`, `outcome`, …). Recorded
+/// through swift-metrics; the HTTP surface exports them for Prometheus.
+package enum InletMetrics {
+    /// Finished job attempts: `inlet_jobs_total{source,kind,outcome}`.
+    package static func jobFinished(source: String, kind: String, outcome: String, duration: Duration) {
+        Counter(label: "inlet_jobs_total", dimensions: [("source", source), ("kind", kind), ("outcome", outcome)]).increment()
+        Timer(label: "inlet_job_duration_seconds", dimensions: [("source", source), ("kind", kind)])
+            .recordNanoseconds(Int64(duration.seconds * 1e9))
+    }
+
+    /// Requests merged into a queued job: `inlet_jobs_coalesced_total{source}`.
+    package static func coalesced(source: String) {
+        Counter(label: "inlet_jobs_coalesced_total", dimensions: [("source", source)]).increment()
+    }
+
+    /// Scheduled ticks skipped because the queue was full: `inlet_schedule_skipped_total{source}`.
+    package static func scheduleSkipped(source: String) {
+        Counter(label: "inlet_schedule_skipped_total", dimensions: [("source", source)]).increment()
+    }
+
+    /// Records written and deleted: `inlet_records_written_total{source}`, `inlet_records_deleted_total{source}`.
+    package static func records(source: String, written: Int, deleted: Int) {
+        if written > 0 { Counter(label: "inlet_records_written_total", dimensions: [("source", source)]).increment(by: written) }
+        if deleted > 0 { Counter(label: "inlet_records_deleted_total", dimensions: [("source", source)]).increment(by: deleted) }
+    }
+
+    /// Plugin calls abandoned past their timeout and grace: `inlet_plugin_calls_stuck{source}`.
+    package static func stuckCalls(source: String, count: Int) {
+        Gauge(label: "inlet_plugin_calls_stuck", dimensions: [("source", source)]).record(count)
+    }
+
+    /// Circuit breaker state: `inlet_circuit_state{source}` (0 closed, 1 open, 2 half-open).
+    package static func circuitState(source: String, value: Int) {
+        Gauge(label: "inlet_circuit_state", dimensions: [("source", source)]).record(value)
+    }
+
+    /// Jobs queued or running: `inlet_queue_depth{state}`.
+    package static func queueDepth(_ depth: [JobState: Int]) {
+        for state in [JobState.queued, .running] {
+            Gauge(label: "inlet_queue_depth", dimensions: [("state", state.rawValue)]).record(depth[state] ?? 0)
+        }
+    }
+
+    /// Quarantine entries per source: `inlet_quarantined{source}`.
+    package static func quarantined(_ counts: [String: Int]) {
+        for (source, count) in counts {
+            Gauge(label: "inlet_quarantined", dimensions: [("source", source)]).record(count)
+        }
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Runs one leased job: the plugin call on its own thread, heartbeats that keep the lease, the
+/// timeout and the watchdog's grace, then ONE transaction that checks the lease (fencing) and
+/// commits the records, their checkpoint, follow-up jobs, the job's new state and its audit row.
+package struct JobRunner: Sendable {
+    package let queue: JobQueue
+    package let committer: BatchCommitter
+    package let clock: any ScheduleClock
+    package let logger: Logger
+    /// How long a lease lasts; heartbeats renew it every third of that.
+    package let leaseDuration: Duration
+    package let watchdog: InletConfig.Watchdog
+
+    package init(
+        queue: JobQueue, clock: any ScheduleClock, logger: Logger, leaseDuration: Duration = .seconds(30),
+        watchdog: InletConfig.Watchdog = .init()
+    ) {
+        self.queue = queue
+        self.committer = BatchCommitter(database: queue.database)
+        self.clock = clock
+        self.logger = logger
+        self.leaseDuration = leaseDuration
+        self.watchdog = watchdog
+    }
+
+    /// How a run ended, for the breaker, the watchdog and metrics.
+    package struct Report: Sendable {
+        package var job: Job
+        package var outcome: JobOutcome
+        package var decision: RetryDecision?
+        package var counts = CommitCounts()
+        package var duration: Duration = .zero
+        /// The call did not return within timeout + grace: its thread was abandoned.
+        package var stuck = false
+        /// The lease moved on (cancelled, rescued): nothing was committed.
+        package var leaseLost = false
+
+        /// What the circuit breaker learns: true/false, or nil when the run says nothing about
+        /// the source's health (a rate limit, a lost lease).
+        package var breakerSuccess: Bool? {
+            if leaseLost { return nil }
+            switch outcome {
+            case .succeeded: return true
+            case .rateLimited: return nil
+            default: return false
+            }
+        }
+
+        package var outcomeName: String {
+            if leaseLost { return "lease_lost" }
+            switch outcome {
+            case .succeeded: return "succeeded"
+            case .retry: return "retry"
+            case .rateLimited: return "rate_limited"
+            case .failed: return "failed"
+            case .crashed: return "crashed"
+            case .timedOut: return stuck ? "stuck" : "timed_out"
+            }
+        }
+    }
+
+    /// Runs `job` (leased, so `job.lease` is set) on `instance` with the source's settings.
+    /// - Parameters:
+    ///   - register: receives the live call (so shutdown can cancel it) and is called with nil at the end.
+    package func run(
+        _ job: Job, instance: ConnectorInstance, source: SourceConfig, register: @Sendable (PluginCall?) -> Void = { _ in }
+    ) async -> Report {
+        let started = ContinuousClock.now
+        guard let lease = job.lease else {
+            return Report(job: job, outcome: .crashed(message: "job \(job.id) is not leased"), leaseLost: true)
+        }
+        var callLogger = logger
+        callLogger[metadataKey: "source"] = "\(job.source)"
+        callLogger[metadataKey: "job"] = "\(job.id)"
+        let policy = RetryPolicy(source.retry)
+        let queue = self.queue
+        let committer = self.committer
+        let clock = self.clock
+        let leaseDuration = self.leaseDuration
+        // A checkpoint commits only while the lease is ours, and renews it.
+        let commit: @Sendable (StagedBatch) throws -> BatchCommitter.Report = { batch in
+            try queue.database.pool.write { db in
+                try queue.verify(lease, in: db)
+                let now = clock.now
+                let report = try committer.apply(batch, source: job.source, now: now, in: db)
+                try Self.enqueueFollowUps(report.followUps, source: job.source, policy: policy, queue: queue, now: now, in: db)
+                try db.execute(
+                    sql: "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_id = ?",
+                    arguments: [now.timeIntervalSince1970 + leaseDuration.seconds, lease.jobID, lease.leaseID])
+                return report
+            }
+        }
+        let call = PluginCall(
+            source: job.source, mode: .job(commit: commit), logger: callLogger,
+            documents: committer.documents, state: committer.state)
+        register(call)
+        defer { register(nil) }
+
+        // The plugin runs on its own thread; this task only waits for it, with deadlines.
+        let watch = CallWatch()
+        let args = Self.arguments(job.args)
+        Task { watch.finish(await instance.sync(kind: job.kind, args: args, call: call)) }
+
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: leaseDuration / 3)
+                if Task.isCancelled { return }
+                let lost = (try? queue.heartbeat([lease], now: clock.now, leaseFor: leaseDuration)) ?? []
+                if lost.contains(lease) {
+                    callLogger.warning("lease lost (job cancelled or rescued): asking the plugin to stop")
+                    call.cancel()
+                    return
+                }
+            }
+        }
+        defer { heartbeat.cancel() }
+
+        var stuck = false
+        var timedOut = false
+        var result = await watch.wait(upTo: source.timeout)
+        if result == nil && !Task.isCancelled {
+            timedOut = true
+            callLogger.warning("timed out after \(DurationFormat.string(from: source.timeout)): asking the plugin to stop")
+            call.cancel()
+            result = await watch.wait(upTo: watchdog.cancelGrace)
+            if result == nil && !Task.isCancelled {
+                stuck = true
+                callLogger.error(
+                    "the plugin call did not return within \(DurationFormat.string(from: watchdog.cancelGrace)) of being cancelled: abandoning its thread")
+            }
+        }
+        heartbeat.cancel()
+
+        if Task.isCancelled && result == nil {
+            // The daemon is shutting down and the grace is over: ask the plugin to stop and give
+            // the job back to the queue without counting the attempt (it was not the job's fault).
+            call.cancel()
+            var report = Report(job: job, outcome: .retry(message: "daemon shut down before the job finished"))
+            do {
+                try await queue.database.pool.write { db in
+                    try queue.verify(lease, in: db)
+                    try queue.markRetry(lease, runAt: clock.now, error: "daemon shut down before the job finished",
+                                        countsAsAttempt: false, now: clock.now, in: db)
+                }
+            } catch {
+                report.leaseLost = true
+            }
+            callLogger.notice("released at shutdown; it runs again at the next start")
+            report.duration = ContinuousClock.now - started
+            return report
+        }
+
+        let outcome: JobOutcome
+        if stuck {
+            outcome = .timedOut(message: "no answer within timeout \(DurationFormat.string(from: source.timeout)) + grace \(DurationFormat.string(from: watchdog.cancelGrace)); call abandoned")
+        } else if let result {
+            switch result.status {
+            case .ok: outcome = timedOut ? .timedOut(message: "returned OK only after being cancelled at the timeout") : .succeeded
+            case .retry: outcome = timedOut ? .timedOut(message: result.message ?? "cancelled at the timeout") : .retry(message: result.message ?? "retry")
+            case .rateLimited: outcome = .rateLimited(retryAfter: result.retryAfter ?? .seconds(60), message: result.message ?? "rate limited")
+            case .failed: outcome = .failed(message: result.message ?? "failed")
+            default: outcome = .crashed(message: "unknown status \(result.status.rawValue): \(result.message ?? "")")
+            }
+        } else {
+            outcome = .crashed(message: "no result")
+        }
+
+        var report = Report(job: job, outcome: outcome, stuck: stuck)
+        var random = SystemRandomNumberGenerator()
+        let decision = policy.decision(for: outcome, attempt: job.attempts, random: &random)
+        report.decision = decision
+        // What the call staged since its last checkpoint: committed only on success.
+        let staged = call.takeStaged()
+        for checkpoint in call.checkpoints { report.counts = report.counts + checkpoint.counts }
+        do {
+            let checkpointCounts = report.counts
+            let outcomeName = report.outcomeName
+            let finalCounts = try await queue.database.pool.write { db -> CommitCounts in
+                try queue.verify(lease, in: db)
+                let now = clock.now
+                var counts = CommitCounts()
+                switch decision {
+                case .complete:
+                    let applied = try committer.apply(staged, source: job.source, now: now, in: db)
+                    try Self.enqueueFollowUps(applied.followUps, source: job.source, policy: policy, queue: queue, now: now, in: db)
+                    try queue.markSucceeded(lease, now: now, in: db)
+                    counts = applied.counts
+                case .retryAfter(let delay, let countsAsAttempt):
+                    try queue.markRetry(
+                        lease, runAt: now.addingTimeInterval(delay.seconds), error: outcome.lastError,
+                        countsAsAttempt: countsAsAttempt, now: now, in: db)
+                case .quarantine(let reason):
+                    try queue.markQuarantined(jobID: lease.jobID, leaseID: lease.leaseID, error: reason, now: now, in: db)
+                }
+                let total = checkpointCounts + counts
+                try AuditLog.append(
+                    AuditLog.Entry(
+                        jobID: job.id, source: job.source, kind: job.kind, attempt: job.attempts, outcome: outcomeName,
+                        recordsWritten: total.written, recordsDeleted: total.deleted, itemsQuarantined: total.quarantined,
+                        durationMilliseconds: Int((ContinuousClock.now - started).seconds * 1000), error: outcome.lastError,
+                        finishedAt: now),
+                    in: db)
+                return counts
+            }
+            report.counts = report.counts + finalCounts
+        } catch let error as JobQueueError where error.code == .leaseLost {
+            report.leaseLost = true
+            callLogger.warning("\(error): nothing committed")
+        } catch {
+            // The commit itself failed (disk full, a record referring to a missing blob …): the
+            // job goes back to the queue like a transient failure, if its lease is still ours.
+            callLogger.error("commit failed: \(error)")
+            report.outcome = .retry(message: "commit failed: \(error)")
+            let delay = policy.delay(afterAttempt: job.attempts, random: &random)
+            try? await queue.database.pool.write { db in
+                try queue.verify(lease, in: db)
+                if job.attempts >= policy.maxAttempts {
+                    try queue.markQuarantined(jobID: lease.jobID, leaseID: lease.leaseID, error: "commit failed: \(error)", now: clock.now, in: db)
+                } else {
+                    try queue.markRetry(lease, runAt: clock.now.addingTimeInterval(delay.seconds), error: "commit failed: \(error)",
+                                        countsAsAttempt: true, now: clock.now, in: db)
+                }
+            }
+        }
+        report.duration = ContinuousClock.now - started
+        InletMetrics.jobFinished(source: job.source, kind: job.kind, outcome: report.outcomeName, duration: report.duration)
+        InletMetrics.records(source: job.source, written: report.counts.written, deleted: report.counts.deleted)
+        return report
+    }
+
+    /// Job args as the plugin gets them: the job's JSON object.
+    static func arguments(_ args: String) -> String { args.isEmpty ? "{}" : args }
+
+    /// Enqueues the follow-up jobs a call asked for, in the transaction that commits its work.
+    static func enqueueFollowUps(
+        _ followUps: [StagedBatch.FollowUpJob], source: String, policy: RetryPolicy, queue: JobQueue, now: Date, in db: Database
+    ) throws {
+        for followUp in followUps {
+            let outcome = try queue.enqueue(
+                JobRequest(
+                    source: source, kind: followUp.kind, args: followUp.args, priority: followUp.priority,
+                    uniqueKey: followUp.uniqueKey, maxAttempts: policy.maxAttempts),
+                now: now, bounded: false, in: db)
+            if case .coalesced = outcome { InletMetrics.coalesced(source: source) }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+import Foundation
+import Logging
+
+/// The daemon's view of its sources: their plugins and instances, circuit breakers, running
+/// jobs and watchdog verdicts. It decides how many jobs of each source may be leased now; the
+/// worker pool leases and runs them. A config reload swaps sources without a restart.
+package actor Orchestrator {
+    /// One source as the daemon runs it.
+    struct SourceRuntime {
+        var config: SourceConfig
+        var plugin: LoadedPlugin?
+        /// Why the source cannot run (no plugin, bad config block), from loading.
+        var loadError: String?
+        var instance: ConnectorInstance?
+        /// The pending `create`, shared by jobs that need the instance at once.
+        var creating: Task<ConnectorInstance, any Error>?
+        var breaker: CircuitBreakerStateMachine
+        var running = 0
+        var stuckCalls = 0
+        /// Set by the watchdog: the source runs no more jobs until the daemon restarts or reloads it.
+        var disabledReason: String?
+        /// Sources that got `allowProbe` in the last capacity round (half-open breakers).
+        var probing = false
+    }
+
+    package private(set) var config: InletConfig
+    private var sources: [String: SourceRuntime] = [:]
+    /// Instances no longer current (config changed, source removed, abandoned by the watchdog)
+    /// with their running jobs: destroyed when the last one finishes.
+    private var retiring: [ObjectIdentifier: (instance: ConnectorInstance, running: Int)] = [:]
+    private let status: SourceStatusRecorder
+    private let clock: any ScheduleClock
+    private let logger: Logger
+    private let wakeup: Wakeup
+
+    package init(sources configured: ConfiguredSources, database: InletDatabase, clock: any ScheduleClock, logger: Logger, wakeup: Wakeup) {
+        self.config = configured.config
+        self.status = SourceStatusRecorder(database: database)
+        self.clock = clock
+        self.logger = logger
+        self.wakeup = wakeup
+        for source in configured.config.sources {
+            self.sources[source.name] = Self.runtime(for: source, in: configured, status: status, logger: logger)
+        }
+    }
+
+    private static func runtime(for source: SourceConfig, in configured: ConfiguredSources, status: SourceStatusRecorder, logger: Logger) -> SourceRuntime {
+        var breaker = CircuitBreakerStateMachine(source.circuitBreaker)
+        if let persisted = try? status.breaker(of: source.name) {
+            breaker = CircuitBreakerStateMachine(
+                failureThreshold: source.circuitBreaker.failureThreshold, openFor: source.circuitBreaker.openFor, persisted: persisted)
+        }
+        var runtime = SourceRuntime(config: source, plugin: configured.plugins[source.name], breaker: breaker)
+        let problems = configured.problems.filter { $0.message.hasPrefix("source '\(source.name)'") }
+        if !problems.isEmpty {
+            runtime.loadError = problems.map(\.description).joined(separator: "; ")
+            logger.error("source '\(source.name)' cannot run: \(runtime.loadError!)")
+        }
+        return runtime
+    }
+
+    // MARK: - Leasing
+
+    /// How many jobs of each source may be leased now. Sources with an open breaker get none and
+    /// their queued jobs are deferred to when it half-opens; a half-open breaker admits one probe.
+    package func capacity(queue: JobQueue) -> [String: Int] {
+        let now = clock.now
+        var capacity: [String: Int] = [:]
+        for name in sources.keys.sorted() {
+            guard var runtime = sources[name], runtime.config.isEnabled, runtime.plugin != nil,
+                runtime.loadError == nil, runtime.disabledReason == nil
+            else { continue }
+            let free = runtime.config.concurrency - runtime.running
+            guard free > 0 else { continue }
+            let admission = runtime.breaker.admit(now: now)
+            switch admission {
+            case .allow:
+                capacity[name] = free
+            case .allowProbe:
+                capacity[name] = 1
+                runtime.probing = true
+                logger.notice("circuit breaker of '\(name)' is half-open: one probe job may run")
+                persistHealth(name, runtime)
+            case .defer(let until):
+                if (try? queue.deferJobs(of: name, until: until, now: now)) ?? 0 > 0 {
+                    logger.info("circuit breaker of '\(name)' is open: its jobs wait until \(until)")
+                }
+            }
+            InletMetrics.circuitState(source: name, value: runtime.breaker.gaugeValue)
+            sources[name] = runtime
+        }
+        return capacity
+    }
+
+    /// Counts leased jobs as running; frees probe slots that found no job.
+    package func started(_ jobs: [Job]) {
+        let leasedSources = Set(jobs.map(\.source))
+        for job in jobs { sources[job.source]?.running += 1 }
+        for (name, runtime) in sources where runtime.probing {
+            sources[name]?.probing = false
+            if !leasedSources.contains(name) { sources[name]?.breaker.releaseProbe() }
+        }
+    }
+
+    /// The sources a worker could lease from (to find the next due time).
+    package var runnableSources: Set<String> {
+        Set(sources.filter { $0.value.config.isEnabled && $0.value.plugin != nil && $0.value.loadError == nil && $0.value.disabledReason == nil }.keys)
+    }
+
+    /// The source's config, instance (created on first use) for a leased job.
+    package func prepare(_ job: Job) async throws -> (SourceConfig, ConnectorInstance) {
+        guard let runtime = sources[job.source], let plugin = runtime.plugin else {
+            throw PluginError(.unknownConnector, path: "", "source '\(job.source)' is not configured (or has no plugin)")
+        }
+        if let instance = runtime.instance { return (runtime.config, instance) }
+        if let creating = runtime.creating { return (runtime.config, try await creating.value) }
+        let config = runtime.config
+        let dataDirectory = URL(fileURLWithPath: self.config.dataDirectory).appendingPathComponent("sources").appendingPathComponent(config.name).path
+        let configDirectory = URL(fileURLWithPath: self.config.file).standardizedFileURL.deletingLastPathComponent().path
+        let logger = self.logger
+        let creating = Task {
+            try await ConnectorInstance.create(
+                plugin: plugin, source: config.name, configJSON: config.config.jsonString(), dataDirectory: dataDirectory,
+                configDirectory: configDirectory, logger: logger)
+        }
+        sources[job.source]?.creating = creating
+        do {
+            let instance = try await creating.value
+            // The config may have been reloaded meanwhile: only the current generation keeps it.
+            if sources[job.source]?.creating == creating {
+                sources[job.source]?.creating = nil
+                sources[job.source]?.instance = instance
+            }
+            return (config, instance)
+        } catch {
+            if sources[job.source]?.creating == creating { sources[job.source]?.creating = nil }
+            throw error
+        }
+    }
+
+    /// Takes a finished job's report: frees its slot, feeds the breaker and the watchdog,
+    /// records the outcome for `inlet status`.
+    package func finished(_ report: JobRunner.Report, instance: ConnectorInstance?) async {
+        let name = report.job.source
+        let now = clock.now
+        var toDestroy: ConnectorInstance?
+        if let instance {
+            let id = ObjectIdentifier(instance)
+            if var entry = retiring[id] {
+                entry.running -= 1
+                if entry.running <= 0 && !report.stuck {
+                    retiring[id] = nil
+                    toDestroy = entry.instance
+                } else {
+                    retiring[id] = entry
+                }
+            }
+        }
+        if var runtime = sources[name] {
+            runtime.running = max(0, runtime.running - 1)
+            if let success = report.breakerSuccess {
+                if let transition = runtime.breaker.record(success: success, now: now) {
+                    logger.notice("circuit breaker of '\(name)': \(transition)")
+                }
+            } else {
+                runtime.breaker.releaseProbe()
+            }
+            if report.stuck {
+                // The abandoned call may still be running inside the instance: it is never
+                // destroyed (that would free memory the call uses); later jobs get a fresh one.
+                runtime.stuckCalls += 1
+                if let instance, runtime.instance === instance { runtime.instance = nil }
+                if let instance { retiring[ObjectIdentifier(instance)] = nil }
+                InletMetrics.stuckCalls(source: name, count: runtime.stuckCalls)
+                if runtime.stuckCalls >= config.watchdog.maxStuckCalls {
+                    runtime.disabledReason =
+                        "disabled by the watchdog: \(runtime.stuckCalls) plugin calls did not return within timeout + cancel_grace"
+                    logger.error("source '\(name)' \(runtime.disabledReason!); other sources run on")
+                }
+            }
+            sources[name] = runtime
+            InletMetrics.circuitState(source: name, value: runtime.breaker.gaugeValue)
+            persistHealth(name, runtime)
+        }
+        if !report.leaseLost, report.job.kind == "sync" || report.job.kind == "webhook" {
+            try? status.recordSync(source: name, outcome: report.outcomeName, error: report.outcome.lastError, at: now)
+        }
+        wakeup.signal()
+        if let toDestroy { await toDestroy.destroy() }
+    }
+
+    private func persistHealth(_ name: String, _ runtime: SourceRuntime) {
+        do {
+            try status.recordHealth(
+                source: name, breaker: runtime.breaker, stuckCalls: runtime.stuckCalls, disabledReason: runtime.disabledReason,
+                now: clock.now)
+        } catch {
+            logger.warning("cannot record the status of '\(name)': \(error)")
+        }
+    }
+
+    // MARK: - Reload
+
+    /// Applies a new, already validated config: added sources start, removed ones stop taking
+    /// jobs, changed ones get a new instance once their running jobs finish.
+    package func reload(_ configured: ConfiguredSources) async {
+        let old = sources
+        var next: [String: SourceRuntime] = [:]
+        var toDestroy: [ConnectorInstance] = []
+        for source in configured.config.sources {
+            if var current = old[source.name], current.config == source, current.plugin?.path == configured.plugins[source.name]?.path {
+                current.loadError = Self.runtime(for: source, in: configured, status: status, logger: logger).loadError
+                next[source.name] = current
+            } else {
+                var fresh = Self.runtime(for: source, in: configured, status: status, logger: logger)
+                if let previous = old[source.name] {
+                    fresh.running = previous.running
+                    fresh.breaker = previous.breaker
+                }
+                next[source.name] = fresh
+                logger.info("source '\(source.name)' \(old[source.name] == nil ? "added" : "changed")")
+            }
+        }
+        for (name, runtime) in old {
+            let replaced = next[name]?.instance !== runtime.instance
+            guard replaced, let instance = runtime.instance else { continue }
+            if next[name] == nil { logger.info("source '\(name)' removed") }
+            if runtime.running > 0 {
+                retiring[ObjectIdentifier(instance)] = (instance, runtime.running)
+            } else {
+                toDestroy.append(instance)
+            }
+        }
+        sources = next
+        config = configured.config
+        wakeup.signal()
+        for instance in toDestroy { await instance.destroy() }
+    }
+
+    /// Destroys every instance with no running job (at shutdown).
+    package func shutdown() async {
+        for (_, runtime) in sources where runtime.running == 0 {
+            if let instance = runtime.instance { await instance.destroy() }
+        }
+        sources = sources.mapValues { var runtime = $0; if runtime.running == 0 { runtime.instance = nil }; return runtime }
+    }
+
+    /// A source's runtime facts, for `/health` and tests.
+    package struct SourceSnapshot: Sendable {
+        package var name: String
+        package var running: Int
+        package var breaker: String
+        package var stuckCalls: Int
+        package var disabledReason: String?
+        package var loadError: String?
+    }
+
+    package func snapshot() -> [SourceSnapshot] {
+        sources.keys.sorted().map { name in
+            let runtime = sources[name]!
+            return SourceSnapshot(
+                name: name, running: runtime.running, breaker: runtime.breaker.name, stuckCalls: runtime.stuckCalls,
+                disabledReason: runtime.disabledReason, loadError: runtime.loadError)
+        }
+    }
+}

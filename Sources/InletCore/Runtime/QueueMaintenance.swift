@@ -1,0 +1,47 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+
+/// Periodic upkeep of the queue: expired leases back to the queue (or quarantine), finished jobs
+/// pruned after `queue.retention`, the WAL truncated so it cannot grow without bound, gauges.
+package struct QueueMaintenance: Service {
+    package let queue: JobQueue
+    package let retention: Duration
+    package let clock: any ScheduleClock
+    package let logger: Logger
+    /// How often expired leases are looked for.
+    package var rescueEvery: Duration = .seconds(10)
+
+    package init(queue: JobQueue, retention: Duration, clock: any ScheduleClock, logger: Logger) {
+        self.queue = queue
+        self.retention = retention
+        self.clock = clock
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        var ticks = 0
+        while !(Task.isCancelled || Task.isShuttingDownGracefully) {
+            let period = rescueEvery
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
+            guard !(Task.isCancelled || Task.isShuttingDownGracefully) else { return }
+            ticks += 1
+            do {
+                let report = try queue.rescue(now: clock.now)
+                if !report.requeued.isEmpty || !report.quarantined.isEmpty {
+                    logger.warning("expired leases: \(report.requeued.count) job(s) requeued, \(report.quarantined.count) quarantined")
+                }
+                InletMetrics.queueDepth(try queue.depth())
+                InletMetrics.quarantined(try QuarantineStore(database: queue.database, queue: queue).counts())
+                if ticks % 30 == 0 {  // every 5 minutes with the default period
+                    let pruned = try queue.prune(finishedBefore: clock.now.addingTimeInterval(-retention.seconds))
+                    if pruned > 0 { logger.info("pruned \(pruned) finished job(s) older than the retention") }
+                    try await queue.database.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+                }
+            } catch {
+                logger.error("queue maintenance: \(error)")
+            }
+        }
+    }
+}

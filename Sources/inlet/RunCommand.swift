@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import InletCore
+import Logging
+import ServiceLifecycle
+
+/// `inlet run`: the daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the daemon: every source on its schedule, through one durable job queue.",
+        discussion: """
+            Jobs live in data_dir/inlet.db and survive kill -9: at the next start, jobs that were \
+            running run again (the cut-short attempt counts) and nothing committed is lost. \
+            SIGTERM/SIGINT stop leasing, let running jobs finish within shutdown_grace, give the \
+            rest back and exit 0. SIGHUP re-reads the config; a bad one is refused and the old \
+            one keeps running. One daemon per data_dir (a lock file enforces it).
+            """
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let config = try options.load()
+        try options.bootstrapLogging(config)
+        let logger = Logger(label: "inlet")
+
+        let lock: DaemonLock
+        do {
+            lock = try DaemonLock(dataDirectory: config.dataDirectory)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        let database: InletDatabase
+        do {
+            database = try InletDatabase(dataDirectory: config.dataDirectory, synchronous: config.queue.synchronous)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        let configured = ConfiguredSources(config: config)
+        for failure in configured.catalog.failures { logger.warning("\(failure)") }
+        for problem in configured.problems { logger.error("\(problem)") }
+
+        let clock = SystemScheduleClock()
+        let wakeup = Wakeup()
+        let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
+        let orchestrator = Orchestrator(sources: configured, database: database, clock: clock, logger: logger, wakeup: wakeup)
+        let owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+        let runner = JobRunner(queue: queue, clock: clock, logger: logger, watchdog: config.watchdog)
+        let pool = WorkerPool(
+            orchestrator: orchestrator, queue: queue, runner: runner, wakeup: wakeup, workers: config.workers, owner: owner,
+            shutdownGrace: config.shutdownGrace, clock: clock, logger: logger)
+        let scheduler = SchedulerService(config: config, queue: queue, database: database, clock: clock, logger: logger)
+        let maintenance = QueueMaintenance(queue: queue, retention: config.queue.retention, clock: clock, logger: logger)
+        let configPath = options.configPath
+        let reload = ReloadService(logger: logger) {
+            let fresh: InletConfig
+            do {
+                fresh = try ConfigLoader.load(path: configPath)
+            } catch let error as ConfigErrors {
+                return error.errors.map(\.description)
+            } catch {
+                return ["\(error)"]
+            }
+            let reconfigured = ConfiguredSources(config: fresh)
+            if !reconfigured.problems.isEmpty { return reconfigured.problems.map(\.description) }
+            await orchestrator.reload(reconfigured)
+            scheduler.reload(fresh)
+            return []
+        }
+
+        logger.notice(
+            "inlet running: \(config.sources.count) source(s), \(config.workers) worker(s), database \(database.path)",
+            metadata: ["owner": "\(owner)"])
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: pool), .init(service: scheduler), .init(service: maintenance), .init(service: reload),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        logger.notice("inlet stopped")
+    }
+}
+
+/// One daemon per data_dir: an exclusive `flock` on `data_dir/inlet.lock`, held for the process's
+/// life (the kernel releases it when the process dies, even by kill -9).
+final class DaemonLock {
+    private let descriptor: Int32
+
+    init(dataDirectory: String) throws {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let path = (dataDirectory as NSString).appendingPathComponent("inlet.lock")
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw LockError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw LockError("another `inlet run` is using \(dataDirectory) (\(path) is locked)")
+        }
+        let pid = "\(getpid())\n"
+        _ = ftruncate(descriptor, 0)
+        _ = pid.withCString { write(descriptor, $0, strlen($0)) }
+    }
+
+    deinit { close(descriptor) }
+
+    struct LockError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
