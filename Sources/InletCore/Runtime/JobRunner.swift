@@ -140,7 +140,7 @@ package struct JobRunner: Sendable {
             call.cancel()
             var report = Report(job: job, outcome: .retry(message: "daemon shut down before the job finished"))
             do {
-                try await queue.database.pool.write { db in
+                try write(queue.database) { db in
                     try queue.verify(lease, in: db)
                     try queue.markRetry(lease, runAt: clock.now, error: "daemon shut down before the job finished",
                                         countsAsAttempt: false, now: clock.now, in: db)
@@ -178,7 +178,7 @@ package struct JobRunner: Sendable {
         do {
             let checkpointCounts = report.counts
             let outcomeName = report.outcomeName
-            let finalCounts = try await queue.database.pool.write { db -> CommitCounts in
+            let finalCounts = try write(queue.database) { db -> CommitCounts in
                 try queue.verify(lease, in: db)
                 let now = clock.now
                 var counts = CommitCounts()
@@ -215,7 +215,7 @@ package struct JobRunner: Sendable {
             callLogger.error("commit failed: \(error)")
             report.outcome = .retry(message: "commit failed: \(error)")
             let delay = policy.delay(afterAttempt: job.attempts, random: &random)
-            try? await queue.database.pool.write { db in
+            try? write(queue.database) { db in
                 try queue.verify(lease, in: db)
                 if job.attempts >= policy.maxAttempts {
                     try queue.markQuarantined(jobID: lease.jobID, leaseID: lease.leaseID, error: "commit failed: \(error)", now: clock.now, in: db)
@@ -229,6 +229,12 @@ package struct JobRunner: Sendable {
         InletMetrics.jobFinished(source: job.source, kind: job.kind, outcome: report.outcomeName, duration: report.duration)
         InletMetrics.records(source: job.source, written: report.counts.written, deleted: report.counts.deleted)
         return report
+    }
+
+    /// A write that task cancellation (shutdown) cannot interrupt: GRDB's async accessors refuse
+    /// to start in a cancelled task, but a job's final transition must still be written.
+    private func write<T>(_ database: InletDatabase, _ updates: (Database) throws -> T) throws -> T {
+        try database.pool.write(updates)
     }
 
     /// Job args as the plugin gets them: the job's JSON object.

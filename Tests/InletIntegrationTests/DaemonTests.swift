@@ -1,0 +1,182 @@
+import Foundation
+import GRDB
+import Testing
+
+/// `inlet run` as a real subprocess: killed with SIGKILL, stopped with SIGTERM, reloaded with SIGHUP.
+@Suite("inlet run, the daemon", .serialized)
+struct DaemonTests {
+    static var echoPlugin: String { Paths.binDirectory + "/libInletTestPlugin.so" }
+
+    /// Starts `inlet run` in the world; standard error goes to a file for the test to read.
+    func start(_ world: InletWorld, config: String = "inlet.yaml") throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.inletBinary)
+        process.arguments = ["run", "--config", config]
+        process.currentDirectoryURL = URL(fileURLWithPath: world.root)
+        var environment = ProcessInfo.processInfo.environment
+        environment["INLET_PLUGIN_PATH"] = nil
+        process.environment = environment
+        _ = FileManager.default.createFile(atPath: world.path("daemon.log"), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: world.path("daemon.log")))
+        log.seekToEndOfFile()
+        process.standardError = log
+        process.standardOutput = log
+        try process.run()
+        return process
+    }
+
+    /// Polls `condition` every 50 ms until it holds; fails the test after `limit` (a deadline
+    /// against hanging, not a timing assertion).
+    func waitUntil(_ what: String, limit: Duration = .seconds(60), _ condition: () throws -> Bool) throws {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if (try? condition()) == true { return }
+            usleep(50_000)
+        }
+        throw TestFailure("timed out waiting for: \(what)")
+    }
+
+    func read<T>(_ world: InletWorld, _ body: (Database) throws -> T) throws -> T {
+        try world.database().read(body)
+    }
+
+    @Test func survivesTwentyKillNineAndLosesOrDuplicatesNothing() throws {
+        let world = try InletWorld()
+        let count = 3000
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            workers: 2
+            sources:
+              - name: seq
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                schedule: every 1h
+                retry: { max_attempts: 100, backoff: 10ms, max_backoff: 50ms }
+                config: { sequence: { count: \(count), chunk: 40 }, sleep_ms: 4 }
+            """)
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        while kills < 20 {
+            let daemon = try start(world)
+            // Let it run a random while: sometimes before the first lease, mostly mid-job.
+            usleep(UInt32.random(in: 30_000...350_000, using: &generator))
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+            #expect(daemon.terminationReason == .uncaughtSignal)
+            kills += 1
+            let done = (try? read(world) { db in
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'succeeded')") ?? false
+            }) ?? false
+            if done { break }
+        }
+        #expect(kills >= 1)
+
+        // The last start runs what is left to the end; nothing stays "running".
+        let daemon = try start(world)
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        try waitUntil("the sequence job succeeds") {
+            try read(world) { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'succeeded')") ?? false }
+        }
+        try read(world) { db in
+            let documents = try Row.fetchAll(db, sql: "SELECT key, version FROM documents WHERE source = 'seq' ORDER BY key")
+            #expect(documents.count == count)
+            #expect(Set(documents.map { $0["key"] as String }).count == count)
+            // Every record committed exactly once, with the checkpoint that describes it: a
+            // record committed without its checkpoint would have been re-emitted with another
+            // start and got version 2.
+            let reEmitted = documents.filter { ($0["version"] as Int) != 1 }.map { $0["key"] as String }
+            #expect(reEmitted.isEmpty, "re-emitted: \(reEmitted.prefix(5))")
+            let next = try Data.fetchOne(db, sql: "SELECT value FROM state WHERE source = 'seq' AND key = 'next'")
+            #expect(next.map { String(decoding: $0, as: UTF8.self) } == "\(count)")
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state = 'running'") == 0)
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state = 'quarantined'") == 0)
+        }
+    }
+
+    @Test func sigtermLetsRunningJobsFinishWithinGraceThenGivesTheRestBack() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            shutdown_grace: 300ms
+            sources:
+              - name: slow
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                schedule: every 1h
+                config: { hang: until_cancelled }
+            """)
+        let daemon = try start(world)
+        try waitUntil("the job runs") {
+            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state = 'running'") == 1 }
+        }
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        #expect(daemon.terminationStatus == 0)
+        #expect(daemon.terminationReason == .exit)
+        try read(world) { db in
+            let job = try Row.fetchOne(db, sql: "SELECT state, attempts, last_error FROM jobs")
+            #expect(job?["state"] as String? == "queued")
+            // Released at shutdown: the attempt is given back.
+            #expect(job?["attempts"] as Int? == 0)
+            #expect((job?["last_error"] as String?)?.contains("shut down") == true)
+        }
+        let log = try String(contentsOfFile: world.path("daemon.log"), encoding: .utf8)
+        #expect(log.contains("inlet stopped"))
+    }
+
+    @Test func sighupAppliesAGoodConfigAndRefusesABadOne() throws {
+        let world = try InletWorld()
+        let source = { (name: String) in
+            """
+              - name: \(name)
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                schedule: every 1h
+                config: { records: [{ key: "\(name)-1", content: "x" }] }
+            """
+        }
+        try world.write("inlet.yaml", "data_dir: ./var\nsources:\n" + source("first"))
+        let daemon = try start(world)
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        try waitUntil("first syncs") {
+            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'first'") == 1 }
+        }
+        // A bad config is refused with its errors; the old one keeps running.
+        try world.write("inlet.yaml", "data_dir: ./var\nworkers: many\nsources:\n" + source("first"))
+        kill(daemon.processIdentifier, SIGHUP)
+        try waitUntil("the reload is refused") {
+            try String(contentsOfFile: world.path("daemon.log"), encoding: .utf8).contains("the running config stays in force")
+        }
+        let log = try String(contentsOfFile: world.path("daemon.log"), encoding: .utf8)
+        #expect(log.contains("inlet.yaml:2:10"))
+        #expect(daemon.isRunning)
+
+        // A good config adds a source without a restart.
+        try world.write("inlet.yaml", "data_dir: ./var\nsources:\n" + source("first") + "\n" + source("second"))
+        kill(daemon.processIdentifier, SIGHUP)
+        try waitUntil("second syncs") {
+            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'second'") == 1 }
+        }
+        #expect(daemon.isRunning)
+    }
+
+    @Test func aSecondDaemonOnTheSameDataDirIsRefused() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", "data_dir: ./var\n")
+        let first = try start(world)
+        defer {
+            first.terminate()
+            first.waitUntilExit()
+        }
+        try waitUntil("the first daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
+        let second = try world.inlet(["run", "--config", "inlet.yaml"])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("another `inlet run` is using"))
+    }
+}
