@@ -1,0 +1,189 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Testing
+
+@testable import InletCore
+
+/// The engine in-process: worker pool, runner, orchestrator and scheduler in one ServiceGroup,
+/// with the Swift echo connector told to fail in each way a connector can.
+final class EngineHarness {
+    let directory: TemporaryDirectory
+    let database: InletDatabase
+    let queue: JobQueue
+    let config: InletConfig
+    private let group: ServiceGroup
+    private var task: Task<Void, any Error>?
+
+    init(sources: String, extra: String = "") throws {
+        directory = try TemporaryDirectory()
+        let yaml = """
+            data_dir: \(directory.path)/var
+            workers: 4
+            \(extra)
+            sources:
+            \(sources)
+            """
+        config = try ConfigLoader.load(yaml: yaml, file: directory.file("inlet.yaml"), environment: [:])
+        database = try InletDatabase(dataDirectory: config.dataDirectory)
+        queue = JobQueue(database: database, maxSize: config.queue.maxSize)
+        let logger = Logger(label: "engine-test")
+        let clock = SystemScheduleClock()
+        let wakeup = Wakeup()
+        let configured = ConfiguredSources(config: config, environment: [:])
+        let orchestrator = Orchestrator(sources: configured, database: database, clock: clock, logger: logger, wakeup: wakeup)
+        let runner = JobRunner(queue: queue, clock: clock, logger: logger, leaseDuration: .seconds(30), watchdog: config.watchdog)
+        let pool = WorkerPool(
+            orchestrator: orchestrator, queue: queue, runner: runner, wakeup: wakeup, workers: config.workers, owner: "test",
+            shutdownGrace: .milliseconds(200), clock: clock, logger: logger)
+        group = ServiceGroup(services: [pool], logger: logger)
+    }
+
+    static func echoSource(_ name: String, config: String, settings: String = "") -> String {
+        """
+          - name: \(name)
+            connector: swift-echo
+            plugin: \(BuildProducts.swiftEchoPlugin)
+            \(settings)
+            config: \(config)
+        """
+    }
+
+    func start() {
+        let group = self.group
+        task = Task { try await group.run() }
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task?.value
+    }
+
+    @discardableResult
+    func enqueue(_ source: String, maxAttempts: Int? = nil) throws -> Int64 {
+        let attempts = maxAttempts ?? config.sources.first { $0.name == source }!.retry.maxAttempts
+        return try queue.enqueue(JobRequest(source: source, maxAttempts: attempts)).jobID!
+    }
+
+    /// Polls until `condition` holds (a deadline against hanging, not a timing assertion).
+    func waitUntil(_ what: String, limit: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if (try? condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw CCompiler.CompileError(message: "timed out waiting for: \(what)")
+    }
+
+    func job(_ id: Int64) throws -> Job { try queue.job(id: id)! }
+
+    func outcomes(_ id: Int64) throws -> [String] { try AuditLog(database: database).entries(jobID: id).map(\.outcome) }
+
+    func status(_ source: String, _ column: String) throws -> String? {
+        try database.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT CAST(\(column) AS TEXT) FROM source_status WHERE source = ?", arguments: [source])
+        }
+    }
+}
+
+@Suite("Engine: retries, quarantine, breaker, watchdog")
+struct EngineTests {
+    @Test func transientFailuresRetryWithBackoffThenSucceed() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "flaky", config: #"{ records: [{ key: "a", content: "x" }], fail_runs: 2 }"#,
+            settings: "retry: { max_attempts: 5, backoff: 10ms, max_backoff: 20ms }"))
+        engine.start()
+        let id = try engine.enqueue("flaky")
+        try await engine.waitUntil("the job succeeds") { try engine.job(id).state == .succeeded }
+        await engine.stop()
+        #expect(try engine.job(id).attempts == 3)
+        #expect(try engine.outcomes(id) == ["retry", "retry", "succeeded"])
+        #expect(try engine.status("flaky", "last_outcome") == "succeeded")
+    }
+
+    @Test func permanentFailureGoesToQuarantineAtOnce() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "broken", config: #"{ records: [], fail_after: 0, fail_status: failed }"#))
+        engine.start()
+        let id = try engine.enqueue("broken")
+        try await engine.waitUntil("the job is quarantined") { try engine.job(id).state == .quarantined }
+        await engine.stop()
+        #expect(try engine.job(id).attempts == 1)
+        let entries = try QuarantineStore(database: engine.database, queue: engine.queue).list()
+        #expect(entries.map(\.jobID) == [id])
+        #expect(entries.first?.error == "failed: echo: told to fail")
+    }
+
+    @Test func outOfAttemptsGoesToQuarantine() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "hopeless", config: #"{ records: [], fail_after: 0 }"#,
+            settings: "retry: { max_attempts: 3, backoff: 1ms, max_backoff: 2ms }"))
+        engine.start()
+        let id = try engine.enqueue("hopeless")
+        try await engine.waitUntil("the job is quarantined") { try engine.job(id).state == .quarantined }
+        await engine.stop()
+        #expect(try engine.outcomes(id) == ["retry", "retry", "retry"])
+        #expect(try engine.job(id).lastError?.hasPrefix("out of attempts (3/3)") == true)
+    }
+
+    @Test func rateLimitWaitsExactlyItsRetryAfterWithoutCountingTheAttempt() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "limited", config: #"{ records: [], fail_after: 0, fail_status: rate_limited }"#))
+        engine.start()
+        let before = Date()
+        let id = try engine.enqueue("limited")
+        try await engine.waitUntil("the attempt is audited") { try engine.outcomes(id) == ["rate_limited"] }
+        await engine.stop()
+        let job = try engine.job(id)
+        #expect(job.state == .queued)
+        #expect(job.attempts == 0)
+        #expect(job.runAt >= before.addingTimeInterval(42))
+        #expect(job.runAt <= Date().addingTimeInterval(42))
+    }
+
+    @Test func aTimedOutCallIsCancelledAndRetried() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "slow", config: #"{ hang: until_cancelled }"#,
+            settings: "timeout: 100ms\n    retry: { max_attempts: 2, backoff: 1ms, max_backoff: 1ms }"))
+        engine.start()
+        let id = try engine.enqueue("slow")
+        try await engine.waitUntil("the job is quarantined") { try engine.job(id).state == .quarantined }
+        await engine.stop()
+        #expect(try engine.outcomes(id) == ["timed_out", "timed_out"])
+    }
+
+    @Test func aCallThatNeverReturnsDisablesOnlyItsSource() async throws {
+        let engine = try EngineHarness(
+            sources: EngineHarness.echoSource("stuck", config: #"{ hang: ignore_cancel }"#, settings: "timeout: 100ms")
+                + "\n" + EngineHarness.echoSource("healthy", config: #"{ records: [{ key: "h" }] }"#),
+            extra: "watchdog: { cancel_grace: 100ms, max_stuck_calls: 1 }")
+        engine.start()
+        let stuck = try engine.enqueue("stuck")
+        try await engine.waitUntil("the watchdog disables the source") { try engine.status("stuck", "disabled_reason") != nil }
+        #expect(try engine.status("stuck", "stuck_calls") == "1")
+        #expect(try engine.outcomes(stuck) == ["stuck"])
+        // The stuck job is back in the queue but its source takes no more jobs; the other runs on.
+        let healthy = try engine.enqueue("healthy")
+        try await engine.waitUntil("the healthy source runs") { try engine.job(healthy).state == .succeeded }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try engine.job(stuck).state == .queued)
+        await engine.stop()
+    }
+
+    @Test func theBreakerOpensAfterConsecutiveFailuresAndDefersJobs() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "down", config: #"{ records: [], fail_after: 0 }"#,
+            settings: "retry: { max_attempts: 10, backoff: 1ms, max_backoff: 1ms }\n    circuit_breaker: { failure_threshold: 2, open_for: 1h }"))
+        engine.start()
+        let before = Date()
+        let id = try engine.enqueue("down")
+        try await engine.waitUntil("the breaker opens") { try engine.status("down", "breaker_state") == "open" }
+        try await engine.waitUntil("the job is deferred") { try engine.job(id).runAt > before.addingTimeInterval(3000) }
+        await engine.stop()
+        let job = try engine.job(id)
+        #expect(job.state == .queued)  // deferred, never failed or dropped
+        #expect(job.attempts == 2)
+        #expect(try engine.outcomes(id) == ["retry", "retry"])
+    }
+}
