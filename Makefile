@@ -30,9 +30,10 @@ plugins:
 	@mkdir -p $(PLUGIN_DIR)
 	$(CC) $(CFLAGS_PLUGIN) -I Sources/CInletABI/include Plugins/Folder/*.c -o $(PLUGIN_DIR)/libinlet-folder.so
 
-# Syncs every source of the default config (the project's own folder) into var/inlet.db.
+# Starts the daemon on the default config: it syncs the project's own folder into var/inlet.db
+# at once, then every 5 minutes. Ctrl-C stops it gracefully.
 run: build
-	$$($(SWIFT) build --show-bin-path)/inlet sync --all --config $(CONFIG)
+	$$($(SWIFT) build --show-bin-path)/inlet run --config $(CONFIG)
 
 test: deps
 	$(SWIFT) build --build-tests

@@ -226,6 +226,16 @@ package struct JobRunner: Sendable {
             }
         }
         report.duration = ContinuousClock.now - started
+        let summary = "\(job.kind) job \(job.id) of '\(job.source)' (attempt \(job.attempts)/\(job.maxAttempts)): \(report.outcomeName), "
+            + "\(report.counts.written) written, \(report.counts.deleted) deleted, \(report.counts.quarantined) quarantined, "
+            + "in \(ProgressLine.format(report.duration))"
+        switch report.decision {
+        case .complete?: callLogger.info("\(summary)")
+        case .retryAfter(let delay, _)?:
+            callLogger.warning("\(summary); retry in \(ProgressLine.format(delay)): \(outcome.lastError ?? "")")
+        case .quarantine(let reason)?: callLogger.error("\(summary); quarantined: \(reason)")
+        case nil: callLogger.info("\(summary)")
+        }
         InletMetrics.jobFinished(source: job.source, kind: job.kind, outcome: report.outcomeName, duration: report.duration)
         InletMetrics.records(source: job.source, written: report.counts.written, deleted: report.counts.deleted)
         return report
