@@ -72,7 +72,12 @@ let package = Package(
         // `make bench`: figures printed beside baselines measured in the same run.
         .executableTarget(
             name: "inlet-bench",
-            dependencies: ["InletCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "InletCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Benchmarks/InletBench",
             swiftSettings: swiftSettings
         ),

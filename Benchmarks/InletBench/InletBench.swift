@@ -9,11 +9,15 @@ struct InletBench {
         var arguments = CommandLine.arguments.dropFirst()
         var pluginFolder = ".build-release/plugins"
         var files = 10_000
+        var jobs = 10_000
+        var only: String?
         while let argument = arguments.popFirst() {
             switch argument {
             case "--plugins": pluginFolder = arguments.popFirst() ?? pluginFolder
             case "--files": files = Int(arguments.popFirst() ?? "") ?? files
-            default: fatalError("usage: inlet-bench [--plugins FOLDER] [--files N]")
+            case "--jobs": jobs = Int(arguments.popFirst() ?? "") ?? jobs
+            case "--only": only = arguments.popFirst()
+            default: fatalError("usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--only folder|queue]")
             }
         }
         LoggingSystem.bootstrap { label in
@@ -21,7 +25,8 @@ struct InletBench {
             handler.logLevel = .warning
             return handler
         }
-        try await FolderBenchmark(pluginFolder: pluginFolder, files: files).run()
+        if only == nil || only == "folder" { try await FolderBenchmark(pluginFolder: pluginFolder, files: files).run() }
+        if only == nil || only == "queue" { try await QueueBenchmark(jobs: jobs).run() }
     }
 }
 

@@ -44,7 +44,7 @@ package struct JobQueue: Sendable {
                 arguments: [request.priority, runAt, time, id])
             return .coalesced(id)
         }
-        let active = bounded ? try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')") ?? 0 : 0
+        let active = bounded ? try Int.fetchOne(db, sql: "SELECT active FROM queue_counter WHERE id = 1") ?? 0 : 0
         if bounded && active >= maxSize { return .full }
         try db.execute(
             sql: """

@@ -195,6 +195,10 @@ package struct JobRunner: Sendable {
                 case .quarantine(let reason):
                     try queue.markQuarantined(jobID: lease.jobID, leaseID: lease.leaseID, error: reason, now: now, in: db)
                 }
+                if job.kind == "sync" || job.kind == "webhook" {
+                    try SourceStatusRecorder.recordSync(
+                        source: job.source, outcome: outcomeName, error: outcome.lastError, at: now, in: db)
+                }
                 let total = checkpointCounts + counts
                 try AuditLog.append(
                     AuditLog.Entry(

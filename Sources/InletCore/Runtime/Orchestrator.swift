@@ -157,6 +157,7 @@ package actor Orchestrator {
             }
         }
         if var runtime = sources[name] {
+            let before = (runtime.breaker.persisted.name, runtime.breaker.persisted.consecutiveFailures, runtime.stuckCalls)
             runtime.running = max(0, runtime.running - 1)
             if let success = report.breakerSuccess {
                 if let transition = runtime.breaker.record(success: success, now: now) {
@@ -180,10 +181,10 @@ package actor Orchestrator {
             }
             sources[name] = runtime
             InletMetrics.circuitState(source: name, value: runtime.breaker.gaugeValue)
-            persistHealth(name, runtime)
-        }
-        if !report.leaseLost, report.job.kind == "sync" || report.job.kind == "webhook" {
-            try? status.recordSync(source: name, outcome: report.outcomeName, error: report.outcome.lastError, at: now)
+            // Written only when something changed: not one extra transaction per job.
+            if (runtime.breaker.persisted.name, runtime.breaker.persisted.consecutiveFailures, runtime.stuckCalls) != before {
+                persistHealth(name, runtime)
+            }
         }
         wakeup.signal()
         if let toDestroy { await toDestroy.destroy() }

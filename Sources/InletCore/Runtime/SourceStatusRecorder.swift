@@ -46,11 +46,11 @@ package struct SourceStatusRecorder: Sendable {
         ])
     }
 
-    /// Records how a sync of the source ended.
-    package func recordSync(source: String, outcome: String, error: String?, at time: Date) throws {
+    /// Records how a sync of the source ended, inside the transaction that finishes the job.
+    package static func recordSync(source: String, outcome: String, error: String?, at time: Date, in db: Database) throws {
         try upsert(source: source, now: time, columns: [
             "last_sync_at": time.timeIntervalSince1970, "last_outcome": outcome, "last_error": error,
-        ])
+        ], in: db)
     }
 
     /// Records a scheduler tick and the next one.
@@ -61,15 +61,17 @@ package struct SourceStatusRecorder: Sendable {
     }
 
     private func upsert(source: String, now: Date, columns: [String: (any DatabaseValueConvertible)?]) throws {
+        try database.pool.write { db in try Self.upsert(source: source, now: now, columns: columns, in: db) }
+    }
+
+    private static func upsert(source: String, now: Date, columns: [String: (any DatabaseValueConvertible)?], in db: Database) throws {
         let names = columns.keys.sorted()
         let values = names.map { columns[$0]! }
         let insertColumns = (["source", "updated_at"] + names).joined(separator: ", ")
         let placeholders = Array(repeating: "?", count: names.count + 2).joined(separator: ", ")
         let updates = (names + ["updated_at"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-        try database.pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO source_status (\(insertColumns)) VALUES (\(placeholders)) ON CONFLICT (source) DO UPDATE SET \(updates)",
-                arguments: StatementArguments([source, now.timeIntervalSince1970] + values))
-        }
+        try db.execute(
+            sql: "INSERT INTO source_status (\(insertColumns)) VALUES (\(placeholders)) ON CONFLICT (source) DO UPDATE SET \(updates)",
+            arguments: StatementArguments([source, now.timeIntervalSince1970] + values))
     }
 }

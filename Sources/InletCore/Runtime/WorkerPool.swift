@@ -69,7 +69,11 @@ package final class WorkerPool: Service {
                 running.add(1, ordering: .relaxed)
                 group.addTask { await self.execute(job) }
             }
-            if leased.isEmpty || running.load(ordering: .relaxed) >= workers {
+            if running.load(ordering: .relaxed) >= workers {
+                // Busy: a finishing job wakes the loop.
+                await wakeup.wait(timeout: .seconds(1))
+            } else if leased.isEmpty {
+                // Idle: sleep until the next due job (or an enqueue, a reload, shutdown).
                 await wakeup.wait(timeout: await idleWait())
             }
         }

@@ -124,6 +124,25 @@ extension InletDatabase {
                 """)
             try db.execute(sql: "ALTER TABLE quarantine ADD COLUMN job_id INTEGER")
         }
+        migrator.registerMigration("v3-active-job-counter") { db in
+            // `queue.max_size` is checked on every enqueue: a counter kept by triggers makes that
+            // one row read instead of a count over every queued job.
+            try db.execute(sql: "CREATE TABLE queue_counter (id INTEGER PRIMARY KEY CHECK (id = 1), active INTEGER NOT NULL)")
+            try db.execute(sql: "INSERT INTO queue_counter (id, active) SELECT 1, count(*) FROM jobs WHERE state IN ('queued', 'running')")
+            try db.execute(sql: """
+                CREATE TRIGGER jobs_active_insert AFTER INSERT ON jobs WHEN NEW.state IN ('queued', 'running')
+                BEGIN UPDATE queue_counter SET active = active + 1 WHERE id = 1; END
+                """)
+            try db.execute(sql: """
+                CREATE TRIGGER jobs_active_delete AFTER DELETE ON jobs WHEN OLD.state IN ('queued', 'running')
+                BEGIN UPDATE queue_counter SET active = active - 1 WHERE id = 1; END
+                """)
+            try db.execute(sql: """
+                CREATE TRIGGER jobs_active_update AFTER UPDATE OF state ON jobs
+                WHEN (OLD.state IN ('queued', 'running')) != (NEW.state IN ('queued', 'running'))
+                BEGIN UPDATE queue_counter SET active = active + (CASE WHEN NEW.state IN ('queued', 'running') THEN 1 ELSE -1 END) WHERE id = 1; END
+                """)
+        }
         return migrator
     }
 }

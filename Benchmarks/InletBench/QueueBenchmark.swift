@@ -1,0 +1,130 @@
+import Foundation
+import GRDB
+import InletCore
+import Logging
+import ServiceLifecycle
+
+/// No-op jobs through the real queue with durable commits, against raw single-row INSERT
+/// transactions into a fresh SQLite database with the same pragmas.
+struct QueueBenchmark {
+    let jobs: Int
+
+    func run() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-qbench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { if ProcessInfo.processInfo.environment["INLET_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: root) } else { print("kept \(root)") } }
+        let plugin = try buildNoopPlugin(in: root)
+        print("Queue: \(jobs) no-op jobs, WAL + synchronous=NORMAL (commits survive kill -9)")
+
+        let baseline = try rawInserts(path: root + "/raw.db")
+        report("raw INSERT, one per transaction (baseline)", perSecond: baseline, against: baseline)
+
+        let enqueue = try enqueueRate(path: root + "/enqueue/inlet.db")
+        report("enqueue", perSecond: enqueue, against: baseline)
+
+        for workers in [1, 4] {
+            let rate = try await endToEnd(root: root + "/e2e-\(workers)", plugin: plugin, workers: workers)
+            report("end to end, \(workers) worker\(workers == 1 ? "" : "s")", perSecond: rate, against: baseline)
+        }
+    }
+
+    private func rawInserts(path: String) throws -> Double {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try pool.write { db in
+            try db.execute(sql: "CREATE TABLE jobs (id INTEGER PRIMARY KEY, source TEXT, kind TEXT, args TEXT, run_at REAL, state TEXT)")
+        }
+        let start = ContinuousClock.now
+        for index in 0..<jobs {
+            try pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO jobs (source, kind, args, run_at, state) VALUES (?, 'sync', '{}', ?, 'queued')",
+                    arguments: ["s\(index % 4)", Date().timeIntervalSince1970])
+            }
+        }
+        return Double(jobs) / (ContinuousClock.now - start).seconds
+    }
+
+    private func enqueueRate(path: String) throws -> Double {
+        let database = try InletDatabase(path: path)
+        let queue = JobQueue(database: database, maxSize: jobs * 2)
+        let start = ContinuousClock.now
+        for index in 0..<jobs {
+            _ = try queue.enqueue(JobRequest(source: "s\(index % 4)"))
+        }
+        return Double(jobs) / (ContinuousClock.now - start).seconds
+    }
+
+    private func endToEnd(root: String, plugin: String, workers: Int) async throws -> Double {
+        let yaml = """
+            data_dir: \(root)/var
+            workers: \(workers)
+            queue: { max_size: \(jobs * 2) }
+            sources:
+            \((0..<4).map { "  - { name: s\($0), connector: noop, plugin: \(plugin), concurrency: \(workers) }" }.joined(separator: "\n"))
+            """
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let config = try ConfigLoader.load(yaml: yaml, file: root + "/inlet.yaml", environment: [:])
+        let database = try InletDatabase(dataDirectory: config.dataDirectory)
+        let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let clock = SystemScheduleClock()
+        let wakeup = Wakeup()
+        let orchestrator = Orchestrator(
+            sources: ConfiguredSources(config: config, environment: [:]), database: database, clock: clock, logger: logger, wakeup: wakeup)
+        let runner = JobRunner(queue: queue, clock: clock, logger: logger, watchdog: config.watchdog)
+        let pool = WorkerPool(
+            orchestrator: orchestrator, queue: queue, runner: runner, wakeup: wakeup, workers: workers, owner: "bench",
+            shutdownGrace: .seconds(5), clock: clock, logger: logger)
+        let group = ServiceGroup(services: [pool], logger: logger)
+
+        let start = ContinuousClock.now
+        for index in 0..<jobs {
+            _ = try queue.enqueue(JobRequest(source: "s\(index % 4)"))
+        }
+        let running = Task { try await group.run() }
+        while try queue.depth()[.succeeded, default: 0] < jobs {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let elapsed = ContinuousClock.now - start
+        await group.triggerGracefulShutdown()
+        try await running.value
+        return Double(jobs) / elapsed.seconds
+    }
+
+    private func buildNoopPlugin(in root: String) throws -> String {
+        let source = root + "/noop.c"
+        try """
+            #include "inlet_connector.h"
+            static inlet_status noop_create(const inlet_host *h, inlet_call *c, const char *j, size_t l, void **out) {
+                (void)h; (void)c; (void)j; (void)l; *out = 0; return INLET_OK;
+            }
+            static void noop_destroy(void *i) { (void)i; }
+            static inlet_status noop_sync(void *i, inlet_call *c, const char *k, const char *a, size_t l) {
+                (void)i; (void)c; (void)k; (void)a; (void)l; return INLET_OK;
+            }
+            static const inlet_connector table = {
+                .struct_size = sizeof(inlet_connector), .abi_version = INLET_ABI_VERSION, .name = "noop", .version = "1",
+                .create = noop_create, .destroy = noop_destroy, .sync = noop_sync,
+            };
+            INLET_EXPORT const inlet_connector *inlet_connector_register(uint32_t v) { (void)v; return &table; }
+            """.write(toFile: source, atomically: true, encoding: .utf8)
+        let output = root + "/libnoop.so"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
+        let header = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/CInletABI/include").path
+        process.arguments = ["-O2", "-shared", "-fPIC", "-I", header, source, "-o", output]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("cc failed for the no-op plugin") }
+        return output
+    }
+
+    private func report(_ name: String, perSecond: Double, against baseline: Double) {
+        let padded = name.padding(toLength: 44, withPad: " ", startingAt: 0)
+        print("  \(padded) \(String(format: "%9.0f /s", perSecond))   \(String(format: "%6.2fx", perSecond / baseline)) of baseline")
+    }
+}
