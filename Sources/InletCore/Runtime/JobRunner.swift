@@ -13,6 +13,8 @@ package struct JobRunner: Sendable {
     /// How long a lease lasts; heartbeats renew it every third of that.
     package let leaseDuration: Duration
     package let watchdog: InletConfig.Watchdog
+    /// Job completions arriving together share one transaction.
+    private let group: GroupCommitter
 
     package init(
         queue: JobQueue, clock: any ScheduleClock, logger: Logger, leaseDuration: Duration = .seconds(30),
@@ -24,6 +26,7 @@ package struct JobRunner: Sendable {
         self.logger = logger
         self.leaseDuration = leaseDuration
         self.watchdog = watchdog
+        self.group = GroupCommitter(database: queue.database)
     }
 
     /// How a run ended, for the breaker, the watchdog and metrics.
@@ -178,7 +181,7 @@ package struct JobRunner: Sendable {
         do {
             let checkpointCounts = report.counts
             let outcomeName = report.outcomeName
-            let finalCounts = try write(queue.database) { db -> CommitCounts in
+            let finalCounts = try await group.write { db -> CommitCounts in
                 try queue.verify(lease, in: db)
                 let now = clock.now
                 var counts = CommitCounts()

@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Group commit: the transactions that finish jobs share one SQLite transaction (one WAL append,
+/// one commit) when they arrive together, each inside its own savepoint so one failing job rolls
+/// back alone. A caller resumes only after the shared transaction has committed, so durability
+/// is the same as one transaction per job.
+package final class GroupCommitter: Sendable {
+    private struct Item {
+        let apply: @Sendable (Database) throws -> Void
+        let done: @Sendable ((any Error)?) -> Void
+    }
+
+    private struct State {
+        var pending: [Item] = []
+        var draining = false
+    }
+
+    private let database: InletDatabase
+    private let state = Mutex(State())
+    /// Most items per shared transaction, so one commit never holds the write lock for long.
+    private let maxBatch: Int
+
+    package init(database: InletDatabase, maxBatch: Int = 256) {
+        self.database = database
+        self.maxBatch = maxBatch
+    }
+
+    /// Runs `work` in a savepoint of the next shared transaction and returns its result once
+    /// that transaction committed.
+    /// - Throws: what `work` threw (its savepoint rolled back), or the commit's error.
+    package func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let result = Mutex<Result<T, any Error>?>(nil)
+        let error: (any Error)? = await withCheckedContinuation { continuation in
+            let item = Item(
+                apply: { db in
+                    let value = try work(db)
+                    result.withLock { $0 = .success(value) }
+                },
+                done: { continuation.resume(returning: $0) })
+            let startDrain = state.withLock { state -> Bool in
+                state.pending.append(item)
+                if state.draining { return false }
+                state.draining = true
+                return true
+            }
+            // The drain runs on a plugin-style thread: it blocks on SQLite, never on the pool.
+            if startDrain { PluginThread.pool.submit { self.drain() } }
+        }
+        if let error { throw error }
+        return try result.withLock { $0! }.get()
+    }
+
+    private func drain() {
+        while true {
+            let batch = state.withLock { state -> [Item] in
+                let batch = Array(state.pending.prefix(maxBatch))
+                state.pending.removeFirst(batch.count)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            var outcomes = [(any Error)?](repeating: nil, count: batch.count)
+            do {
+                try database.pool.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        for (index, item) in batch.enumerated() {
+                            do {
+                                try db.inSavepoint {
+                                    try item.apply(db)
+                                    return .commit
+                                }
+                            } catch {
+                                outcomes[index] = error
+                            }
+                        }
+                        return .commit
+                    }
+                }
+            } catch {
+                outcomes = outcomes.map { $0 ?? error }
+            }
+            for (item, outcome) in zip(batch, outcomes) { item.done(outcome) }
+        }
+    }
+}
