@@ -17,4 +17,23 @@ struct Inlet: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [SyncCommand.self, ValidateCommand.self, ExportCommand.self, PluginsCommand.self]
     )
+
+    /// ArgumentParser's own entry point, except that usage errors exit 2 (its default is 64,
+    /// EX_USAGE), as the exit codes above promise.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
 }
