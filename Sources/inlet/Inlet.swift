@@ -15,7 +15,10 @@ struct Inlet: AsyncParsableCommand {
             Plugins: the config's `plugins` folders, then the folders in $INLET_PLUGIN_PATH (colon-separated).
             """,
         version: "0.1.0",
-        subcommands: [SyncCommand.self, ValidateCommand.self, ExportCommand.self, PluginsCommand.self]
+        subcommands: [
+            SyncCommand.self, ValidateCommand.self, ExportCommand.self, PluginsCommand.self,
+            JobsCommand.self,
+        ]
     )
 
     /// ArgumentParser's own entry point, except that usage errors exit 2 (its default is 64,
