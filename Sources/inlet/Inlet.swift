@@ -17,7 +17,7 @@ struct Inlet: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             SyncCommand.self, ValidateCommand.self, ExportCommand.self, PluginsCommand.self,
-            JobsCommand.self, QuarantineCommand.self,
+            StatusCommand.self, JobsCommand.self, QuarantineCommand.self,
         ]
     )
 
