@@ -37,8 +37,13 @@ struct StatusReport {
     var maxSize: Int
 
     var size: Int { queued + running }
-    /// Of `queue.max_size`, to one decimal.
-    var usagePercent: Double { maxSize > 0 ? (Double(size) * 1000 / Double(maxSize)).rounded() / 10 : 0 }
+    /// Of `queue.max_size`, to two decimals.
+    var usagePercent: Double { maxSize > 0 ? (Double(size) * 10_000 / Double(maxSize)).rounded() / 100 : 0 }
+
+    /// `2.0%`, or `<0.1%` rather than a misleading `0.0%` for a queue that is not empty.
+    var usageText: String {
+        usagePercent > 0 && usagePercent < 0.1 ? "<0.1%" : String(format: "%.1f%%", usagePercent)
+    }
 
     /// Reads the database (when there is one) for every configured source, then for the sources
     /// it knows that the config no longer names.
@@ -142,8 +147,8 @@ struct StatusReport {
             lines.append("No sources.")
         } else {
             var table = TextTable(
-                ["SOURCE", "STATE", "CONNECTOR", "SCHEDULE", "LAST SYNC", "NEXT RUN", "BREAKER", "QUEUE", "QUARANTINE"],
-                rightAligned: [8])
+                ["SOURCE", "STATE", "CONNECTOR", "SCHEDULE", "LAST SYNC", "NEXT RUN", "BREAKER", "QUEUE", "RUNNING", "QUARANTINE"],
+                rightAligned: [7, 8, 9])
             var notes: [String] = []
             for source in sources {
                 let state: String
@@ -170,15 +175,14 @@ struct StatusReport {
                     source.inConfig ? source.name : "\(source.name) (not in config)",
                     state, source.connector ?? "-", source.schedule ?? (source.inConfig ? "on demand" : "-"), lastSync,
                     source.nextRunAt.map { TimeText.relative($0, now: now) } ?? "-", breaker,
-                    source.running > 0 ? "\(source.queueDepth) (\(source.running) running)" : "\(source.queueDepth)",
-                    "\(source.quarantined)",
+                    "\(source.queueDepth)", "\(source.running)", "\(source.quarantined)",
                 ])
             }
             lines.append(table.render())
             lines += notes
         }
         lines.append(
-            "queue: \(ProgressLine.grouped(UInt64(size))) of \(ProgressLine.grouped(UInt64(maxSize))) (\(usagePercent)%): "
+            "queue: \(ProgressLine.grouped(UInt64(size))) of \(ProgressLine.grouped(UInt64(maxSize))) (\(usageText)): "
                 + "\(queued) queued, \(running) running")
         return lines.joined(separator: "\n")
     }
