@@ -17,7 +17,7 @@ struct QuarantineCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List quarantine entries, newest first: id, source, kind, key, job, size, age, error.")
+            abstract: "List quarantine entries, newest first: id, source, kind, key, job, bytes, age, error.")
 
         @OptionGroup var options: ConfigOptions
 
@@ -93,7 +93,7 @@ struct QuarantineCommand: AsyncParsableCommand {
         @Flag(help: "Retry every entry.")
         var all = false
 
-        @Flag(help: "Print one JSON object (with --all, one JSON array) per entry retried.")
+        @Flag(help: "Print JSON: one object, or with --all an array of one object per entry.")
         var json = false
 
         func validate() throws {
