@@ -15,6 +15,28 @@ struct Inlet: AsyncParsableCommand {
             Plugins: the config's `plugins` folders, then the folders in $INLET_PLUGIN_PATH (colon-separated).
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, SyncCommand.self, ValidateCommand.self, ExportCommand.self, PluginsCommand.self]
+        subcommands: [
+            RunCommand.self, SyncCommand.self, ValidateCommand.self, ExportCommand.self, PluginsCommand.self,
+            StatusCommand.self, JobsCommand.self, QuarantineCommand.self,
+        ]
     )
+
+    /// ArgumentParser's own entry point, except that usage errors exit 2 (its default is 64,
+    /// EX_USAGE), as the exit codes above promise.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import InletCore
+
+/// The daemon's database as the operator commands (`jobs`, `quarantine`, `status`) use it,
+/// beside a running daemon: WAL readers never block, and the admin writes are short IMMEDIATE
+/// transactions.
+///
+/// It is opened only when the file exists, so a wrong `--config` never leaves an empty database
+/// behind.
+struct OperatorDatabase {
+    let config: InletConfig
+    let database: InletDatabase
+
+    /// `data_dir/inlet.db`.
+    static func path(of config: InletConfig) -> String {
+        (config.dataDirectory as NSString).appendingPathComponent("inlet.db")
+    }
+
+    /// What every command says when the daemon has not created the database yet.
+    static func missingMessage(_ config: InletConfig) -> String {
+        missingMessage(databasePath: path(of: config))
+    }
+
+    static func missingMessage(databasePath: String) -> String {
+        "no database at \(databasePath): run `inlet sync` or `inlet run` first"
+    }
+
+    /// Opens the config's database, or returns nil when there is none yet.
+    /// - Throws: `ExitCode(1)` (after saying why) when the file exists but does not open.
+    static func openIfPresent(_ config: InletConfig) throws -> OperatorDatabase? {
+        guard FileManager.default.fileExists(atPath: path(of: config)) else { return nil }
+        do {
+            return OperatorDatabase(
+                config: config,
+                database: try InletDatabase(dataDirectory: config.dataDirectory, synchronous: config.queue.synchronous))
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Opens the config's database.
+    /// - Throws: `ExitCode(1)` (after saying why) when it does not exist or does not open.
+    static func open(_ config: InletConfig) throws -> OperatorDatabase {
+        guard let opened = try openIfPresent(config) else {
+            printError("error: \(missingMessage(config))")
+            throw ExitCode(1)
+        }
+        return opened
+    }
+
+    var queue: JobQueue { JobQueue(database: database, maxSize: config.queue.maxSize) }
+    var quarantine: QuarantineStore { QuarantineStore(database: database, queue: queue) }
+    var audit: AuditLog { AuditLog(database: database) }
+    var sourceStatus: SourceStatusStore { SourceStatusStore(database: database) }
+}
+
+/// Runs one operator action: an error of the queue or of storage (no such job, a job in the
+/// wrong state, a full queue, a locked database) is printed on standard error and exits 1.
+func exitingOnFailure<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(1)
+    }
+}
