@@ -112,6 +112,8 @@ enum JobOutput {
             let data = try? JSONSerialization.data(
                 withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
         else { return args }
+        // Foundation prints an empty object across lines; `{}` says the same in one.
+        if let object = value as? [String: Any], object.isEmpty { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 }
