@@ -22,6 +22,9 @@ struct QueueBenchmark {
         let enqueue = try enqueueRate(path: root + "/enqueue/inlet.db")
         report("enqueue", perSecond: enqueue, against: baseline)
 
+        let floor = try leaseAndComplete(path: root + "/floor/inlet.db")
+        report("lease + complete, no plugin (our floor)", perSecond: floor, against: baseline)
+
         for workers in [1, 4] {
             let rate = try await endToEnd(root: root + "/e2e-\(workers)", plugin: plugin, workers: workers)
             report("end to end, \(workers) worker\(workers == 1 ? "" : "s")", perSecond: rate, against: baseline)
@@ -52,6 +55,30 @@ struct QueueBenchmark {
         let start = ContinuousClock.now
         for index in 0..<jobs {
             _ = try queue.enqueue(JobRequest(source: "s\(index % 4)"))
+        }
+        return Double(jobs) / (ContinuousClock.now - start).seconds
+    }
+
+    /// The queue's own cost per job: lease one, complete it (with its audit row), no plugin.
+    private func leaseAndComplete(path: String) throws -> Double {
+        let database = try InletDatabase(path: path)
+        let queue = JobQueue(database: database, maxSize: jobs * 2)
+        for index in 0..<jobs { _ = try queue.enqueue(JobRequest(source: "s\(index % 4)")) }
+        let capacity = ["s0": 1, "s1": 1, "s2": 1, "s3": 1]
+        let start = ContinuousClock.now
+        var done = 0
+        while done < jobs {
+            let leased = try queue.lease(capacity: capacity, limit: 1, owner: "floor", now: Date(), leaseFor: .seconds(30))
+            for job in leased {
+                try database.pool.write { db in
+                    try queue.verify(job.lease!, in: db)
+                    try queue.markSucceeded(job.lease!, now: Date(), in: db)
+                    try AuditLog.append(
+                        AuditLog.Entry(jobID: job.id, source: job.source, kind: job.kind, attempt: 1, outcome: "succeeded",
+                                       durationMilliseconds: 0, finishedAt: Date()), in: db)
+                }
+            }
+            done += leased.count
         }
         return Double(jobs) / (ContinuousClock.now - start).seconds
     }

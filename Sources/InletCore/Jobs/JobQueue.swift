@@ -31,28 +31,23 @@ package struct JobQueue: Sendable {
         let time = now.timeIntervalSince1970
         let runAt = (request.runAt ?? now).timeIntervalSince1970
         if let key = request.uniqueKey,
-            let existing = try Row.fetchOne(
-                db, sql: "SELECT id, priority, run_at FROM jobs WHERE unique_key = ? AND state = 'queued'", arguments: [key])
+            let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, priority, run_at FROM jobs WHERE unique_key = ? AND state = 'queued'"), arguments: [key])
         {
             // Merge: the queued job runs as early and as urgently as the most pressing request.
             let id: Int64 = existing["id"]
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     UPDATE jobs SET coalesced = coalesced + 1, priority = min(priority, ?), run_at = min(run_at, ?),
                         updated_at = ? WHERE id = ?
-                    """,
-                arguments: [request.priority, runAt, time, id])
+                    """).execute(arguments: [request.priority, runAt, time, id])
             return .coalesced(id)
         }
-        let active = bounded ? try Int.fetchOne(db, sql: "SELECT active FROM queue_counter WHERE id = 1") ?? 0 : 0
+        let active = bounded ? try Int.fetchOne(db.cachedStatement(sql: "SELECT active FROM queue_counter WHERE id = 1")) ?? 0 : 0
         if bounded && active >= maxSize { return .full }
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO jobs (source, kind, args, priority, run_at, state, attempts, max_attempts, unique_key,
                     created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)
-                """,
-            arguments: [request.source, request.kind, request.args, request.priority, runAt, max(1, request.maxAttempts),
+                """).execute(arguments: [request.source, request.kind, request.args, request.priority, runAt, max(1, request.maxAttempts),
                         request.uniqueKey, time, time])
         return .enqueued(db.lastInsertedRowID)
     }
@@ -116,12 +111,10 @@ extension JobQueue {
         return try database.pool.write { db in
             var lost = Set<Lease>()
             for lease in leases {
-                try db.execute(
-                    sql: """
+                try db.cachedStatement(sql: """
                         UPDATE jobs SET lease_expires_at = ?, updated_at = ?
                         WHERE id = ? AND state = 'running' AND lease_id = ? AND attempts = ?
-                        """,
-                    arguments: [expires, now.timeIntervalSince1970, lease.jobID, lease.leaseID, lease.attempt])
+                        """).execute(arguments: [expires, now.timeIntervalSince1970, lease.jobID, lease.leaseID, lease.attempt])
                 if db.changesCount == 0 { lost.insert(lease) }
             }
             return lost
@@ -132,8 +125,7 @@ extension JobQueue {
     /// committing a job's work: the fencing check).
     package func verify(_ lease: Lease, in db: Database) throws {
         let held = try Bool.fetchOne(
-            db,
-            sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_id = ? AND attempts = ?)",
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_id = ? AND attempts = ?)"),
             arguments: [lease.jobID, lease.leaseID, lease.attempt]) ?? false
         if !held { throw JobQueueError(.leaseLost, "\(lease) was lost: the job was rescued, cancelled or completed elsewhere") }
     }
@@ -142,13 +134,11 @@ extension JobQueue {
 
     /// Marks a leased job succeeded.
     package func markSucceeded(_ lease: Lease, now: Date, in db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 UPDATE jobs SET state = 'succeeded', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
                     last_error = NULL, finished_at = ?, updated_at = ?
                 WHERE id = ? AND lease_id = ?
-                """,
-            arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, lease.jobID, lease.leaseID])
+                """).execute(arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, lease.jobID, lease.leaseID])
     }
 
     /// Puts a leased job back in the queue to run at `runAt`. With `countsAsAttempt` false (a rate
@@ -159,7 +149,7 @@ extension JobQueue {
         var runAt = runAt.timeIntervalSince1970
         var priority: Int?
         var absorbed = 0
-        if let key = try String.fetchOne(db, sql: "SELECT unique_key FROM jobs WHERE id = ?", arguments: [lease.jobID]) {
+        if let key = try String.fetchOne(db.cachedStatement(sql: "SELECT unique_key FROM jobs WHERE id = ?"), arguments: [lease.jobID]) {
             for twin in try Row.fetchAll(
                 db, sql: "SELECT id, priority, run_at, coalesced FROM jobs WHERE unique_key = ? AND state = 'queued'",
                 arguments: [key])
@@ -167,36 +157,30 @@ extension JobQueue {
                 runAt = min(runAt, twin["run_at"])
                 priority = min(priority ?? Int.max, twin["priority"])
                 absorbed += 1 + (twin["coalesced"] as Int)
-                try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [twin["id"] as Int64])
+                try db.cachedStatement(sql: "DELETE FROM jobs WHERE id = ?").execute(arguments: [twin["id"] as Int64])
             }
         }
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 UPDATE jobs SET state = 'queued', run_at = ?, attempts = attempts - ?, priority = min(priority, ?),
                     coalesced = coalesced + ?, lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
                     last_error = coalesce(?, last_error), updated_at = ?
                 WHERE id = ? AND lease_id = ?
-                """,
-            arguments: [runAt, countsAsAttempt ? 0 : 1, priority ?? 10, absorbed, error, now.timeIntervalSince1970,
+                """).execute(arguments: [runAt, countsAsAttempt ? 0 : 1, priority ?? 10, absorbed, error, now.timeIntervalSince1970,
                         lease.jobID, lease.leaseID])
     }
 
     /// Moves a job to quarantine, with a quarantine row that says why.
     package func markQuarantined(jobID: Int64, leaseID: Int64?, error: String, now: Date, in db: Database) throws {
         let time = now.timeIntervalSince1970
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 UPDATE jobs SET state = 'quarantined', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
                     last_error = ?, finished_at = ?, updated_at = ?
                 WHERE id = ? AND (? IS NULL OR lease_id = ?)
-                """,
-            arguments: [error, time, time, jobID, leaseID, leaseID])
+                """).execute(arguments: [error, time, time, jobID, leaseID, leaseID])
         guard db.changesCount > 0 else { return }
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO quarantine (source, kind, key, error, bytes, created_at, job_id)
                 SELECT source, 'job', kind || ' #' || id, ?, CAST(args AS BLOB), ?, id FROM jobs WHERE id = ?
-                """,
-            arguments: [error, StorageClock.format(now), jobID])
+                """).execute(arguments: [error, StorageClock.format(now), jobID])
     }
 }

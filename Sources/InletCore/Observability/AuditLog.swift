@@ -58,13 +58,11 @@ package struct AuditLog: Sendable {
 
     /// Appends an entry inside the caller's transaction.
     package static func append(_ entry: Entry, in db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO audit (job_id, source, kind, attempt, outcome, records_written, records_deleted,
                     items_quarantined, duration_ms, error, finished_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [entry.jobID, entry.source, entry.kind, entry.attempt, entry.outcome, entry.recordsWritten,
+                """).execute(arguments: [entry.jobID, entry.source, entry.kind, entry.attempt, entry.outcome, entry.recordsWritten,
                         entry.recordsDeleted, entry.itemsQuarantined, entry.durationMilliseconds, entry.error,
                         entry.finishedAt.timeIntervalSince1970])
     }

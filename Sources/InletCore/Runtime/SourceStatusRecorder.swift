@@ -70,8 +70,6 @@ package struct SourceStatusRecorder: Sendable {
         let insertColumns = (["source", "updated_at"] + names).joined(separator: ", ")
         let placeholders = Array(repeating: "?", count: names.count + 2).joined(separator: ", ")
         let updates = (names + ["updated_at"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-        try db.execute(
-            sql: "INSERT INTO source_status (\(insertColumns)) VALUES (\(placeholders)) ON CONFLICT (source) DO UPDATE SET \(updates)",
-            arguments: StatementArguments([source, now.timeIntervalSince1970] + values))
+        try db.cachedStatement(sql: "INSERT INTO source_status (\(insertColumns)) VALUES (\(placeholders)) ON CONFLICT (source) DO UPDATE SET \(updates)").execute(arguments: StatementArguments([source, now.timeIntervalSince1970] + values))
     }
 }

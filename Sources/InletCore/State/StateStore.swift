@@ -33,14 +33,12 @@ package struct StateStore: Sendable {
         let timestamp = StorageClock.format(now)
         for (key, value) in staged {
             if let value {
-                try db.execute(
-                    sql: """
+                try db.cachedStatement(sql: """
                         INSERT INTO state (source, key, value, updated_at) VALUES (?, ?, ?, ?)
                         ON CONFLICT (source, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-                        """,
-                    arguments: [source, key, Data(value), timestamp])
+                        """).execute(arguments: [source, key, Data(value), timestamp])
             } else {
-                try db.execute(sql: "DELETE FROM state WHERE source = ? AND key = ?", arguments: [source, key])
+                try db.cachedStatement(sql: "DELETE FROM state WHERE source = ? AND key = ?").execute(arguments: [source, key])
             }
         }
     }

@@ -82,8 +82,8 @@ extension InletDatabase {
             try db.execute(sql: "CREATE UNIQUE INDEX jobs_unique_queued ON jobs(unique_key) WHERE state = 'queued' AND unique_key IS NOT NULL")
             // The claim path: per source, by priority then due time, over queued jobs only.
             try db.execute(sql: "CREATE INDEX jobs_claim ON jobs(source, priority, run_at, id) WHERE state = 'queued'")
-            try db.execute(sql: "CREATE INDEX jobs_running ON jobs(lease_expires_at) WHERE state = 'running'")
             try db.execute(sql: "CREATE INDEX jobs_running_unique ON jobs(unique_key) WHERE state = 'running' AND unique_key IS NOT NULL")
+            // By state: running jobs for rescue (few), finished ones by age for pruning, depth per state.
             try db.execute(sql: "CREATE INDEX jobs_finished ON jobs(state, finished_at)")
             try db.execute(sql: "CREATE INDEX jobs_by_source_state ON jobs(source, state)")
             // One row per finished attempt: what `inlet jobs show` tells about a job's history.
