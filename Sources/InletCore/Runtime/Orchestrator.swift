@@ -24,6 +24,8 @@ package actor Orchestrator {
     }
 
     package private(set) var config: InletConfig
+    /// The config's sources matched with their plugins (replaced by `reload`).
+    private var configured: ConfiguredSources
     private var sources: [String: SourceRuntime] = [:]
     /// Instances no longer current (config changed, source removed, abandoned by the watchdog)
     /// with their running jobs: destroyed when the last one finishes.
@@ -35,6 +37,7 @@ package actor Orchestrator {
 
     package init(sources configured: ConfiguredSources, database: InletDatabase, clock: any ScheduleClock, logger: Logger, wakeup: Wakeup) {
         self.config = configured.config
+        self.configured = configured
         self.status = SourceStatusRecorder(database: database)
         self.clock = clock
         self.logger = logger
@@ -109,20 +112,15 @@ package actor Orchestrator {
 
     /// The source's config, instance (created on first use) for a leased job.
     package func prepare(_ job: Job) async throws -> (SourceConfig, ConnectorInstance) {
-        guard let runtime = sources[job.source], let plugin = runtime.plugin else {
+        guard let runtime = sources[job.source], runtime.plugin != nil else {
             throw PluginError(.unknownConnector, path: "", "source '\(job.source)' is not configured (or has no plugin)")
         }
         if let instance = runtime.instance { return (runtime.config, instance) }
         if let creating = runtime.creating { return (runtime.config, try await creating.value) }
         let config = runtime.config
-        let dataDirectory = URL(fileURLWithPath: self.config.dataDirectory).appendingPathComponent("sources").appendingPathComponent(config.name).path
-        let configDirectory = URL(fileURLWithPath: self.config.file).standardizedFileURL.deletingLastPathComponent().path
+        let configured = self.configured
         let logger = self.logger
-        let creating = Task {
-            try await ConnectorInstance.create(
-                plugin: plugin, source: config.name, configJSON: config.config.jsonString(), dataDirectory: dataDirectory,
-                configDirectory: configDirectory, logger: logger)
-        }
+        let creating = Task { try await configured.instantiate(config, logger: logger) }
         sources[job.source]?.creating = creating
         do {
             let instance = try await creating.value
@@ -234,6 +232,7 @@ package actor Orchestrator {
         }
         sources = next
         config = configured.config
+        self.configured = configured
         wakeup.signal()
         for instance in toDestroy { await instance.destroy() }
     }
