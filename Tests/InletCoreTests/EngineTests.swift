@@ -186,4 +186,57 @@ struct EngineTests {
         #expect(job.attempts == 2)
         #expect(try engine.outcomes(id) == ["retry", "retry"])
     }
+
+    @Test func aStoredWebhookDeliveryReachesTheConnectorsWebhookEntry() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource("hooks", config: #"{ records: [] }"#))
+        let body = Array(#"{"zen": "Keep it logically awesome."}"#.utf8)
+        let queue = engine.queue
+        let stored = try await engine.database.pool.write { db in
+            try WebhookDelivery.store(
+                source: "hooks", deliveryID: "d-1", event: "ping", headers: #"{"x-github-event":"ping"}"#, body: body,
+                maxAttempts: 5, queue: queue, now: Date(), in: db)
+        }
+        guard case .queued(_, let jobID) = stored else { Issue.record("not queued: \(stored)"); return }
+        // The same delivery again is a no-op that names the first job.
+        let again = try await engine.database.pool.write { db in
+            try WebhookDelivery.store(
+                source: "hooks", deliveryID: "d-1", event: "ping", headers: "{}", body: body, maxAttempts: 5,
+                queue: queue, now: Date(), in: db)
+        }
+        #expect(again == .duplicate(jobID: jobID))
+        #expect(try engine.job(jobID).priority == JobPriority.webhook)
+
+        engine.start()
+        try await engine.waitUntil("the webhook job succeeds") { try engine.job(jobID).state == .succeeded }
+        await engine.stop()
+        let content = try await engine.database.pool.read { db in
+            try Data.fetchOne(db, sql: """
+                SELECT b.content FROM documents d JOIN blobs b ON b.sha = d.blob_sha
+                WHERE d.source = 'hooks' AND d.key = 'event/d-1'
+                """)
+        }
+        #expect(content == Data(body))
+    }
+
+    @Test func aWebhookForAConnectorWithoutWebhooksIsQuarantined() async throws {
+        let directory = try TemporaryDirectory()
+        let plugin = try CCompiler.sharedLibrary(source: minimalConnectorSource(), in: directory, name: "mini")
+        let engine = try EngineHarness(sources: """
+              - name: plain
+                connector: mini
+                plugin: \(plugin)
+                config: {}
+            """)
+        let queue = engine.queue
+        let stored = try await engine.database.pool.write { db in
+            try WebhookDelivery.store(
+                source: "plain", deliveryID: "d-9", event: "push", headers: "{}", body: Array("{}".utf8), maxAttempts: 5,
+                queue: queue, now: Date(), in: db)
+        }
+        guard case .queued(_, let jobID) = stored else { Issue.record("not queued: \(stored)"); return }
+        engine.start()
+        try await engine.waitUntil("the job is quarantined") { try engine.job(jobID).state == .quarantined }
+        await engine.stop()
+        #expect(try engine.job(jobID).lastError?.contains("does not handle webhooks") == true)
+    }
 }

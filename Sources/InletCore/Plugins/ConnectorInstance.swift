@@ -70,6 +70,31 @@ package final class ConnectorInstance: Sendable {
         }
     }
 
+    /// Hands one webhook delivery to the plugin's `webhook` entry on a dedicated thread.
+    package func webhook(_ delivery: WebhookDelivery, call: PluginCall) async -> CallResult {
+        guard plugin.capabilities.contains(.webhooks), plugin.table.table.webhook != nil else {
+            return CallResult(status: .failed, message: "connector '\(plugin.name)' does not handle webhooks")
+        }
+        return await invoke(call) { table, instance, handle in
+            delivery.event.withCString { name in
+                delivery.deliveryID.withCString { deliveryID in
+                    delivery.headers.withCString { headers in
+                        delivery.body.withUnsafeBufferPointer { body in
+                            var empty: UInt8 = 0
+                            return withUnsafePointer(to: &empty) { fallback in
+                                var event = inlet_event(
+                                    struct_size: UInt32(MemoryLayout<inlet_event>.size), reserved: 0, name: name,
+                                    delivery_id: deliveryID, headers_json: headers, headers_len: strlen(headers),
+                                    body: body.baseAddress ?? fallback, body_len: body.count)
+                                return table.webhook!(instance, handle, &event)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Asks the instance for its health.
     package func health(call: PluginCall) async -> CallResult {
         guard plugin.table.table.health != nil else { return CallResult(status: .ok) }

@@ -105,7 +105,19 @@ package struct JobRunner: Sendable {
         // The plugin runs on its own thread; this task only waits for it, with deadlines.
         let watch = CallWatch()
         let args = Self.arguments(job.args)
-        Task { watch.finish(await instance.sync(kind: job.kind, args: args, call: call)) }
+        if job.kind == "webhook" {
+            // The delivery was stored with the job; a job whose delivery is gone fails for good.
+            let delivery = try? WebhookDelivery.forJob(args: job.args, in: queue.database)
+            Task {
+                if let delivery {
+                    watch.finish(await instance.webhook(delivery, call: call))
+                } else {
+                    watch.finish(.init(status: .failed, message: "webhook job \(job.id): its delivery is not stored (args \(job.args))"))
+                }
+            }
+        } else {
+            Task { watch.finish(await instance.sync(kind: job.kind, args: args, call: call)) }
+        }
 
         let heartbeat = Task {
             while !Task.isCancelled {

@@ -143,6 +143,23 @@ extension InletDatabase {
                 BEGIN UPDATE queue_counter SET active = active + (CASE WHEN NEW.state IN ('queued', 'running') THEN 1 ELSE -1 END) WHERE id = 1; END
                 """)
         }
+        migrator.registerMigration("v4-webhook-deliveries") { db in
+            // A delivery is stored, with its job, before the sender gets its 2xx; GitHub's
+            // delivery id (per source) makes a redelivery a no-op.
+            try db.execute(sql: """
+                CREATE TABLE webhook_deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    source TEXT NOT NULL,
+                    delivery_id TEXT NOT NULL,
+                    event TEXT NOT NULL,
+                    headers TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(headers)),
+                    body BLOB NOT NULL,
+                    job_id INTEGER,
+                    received_at REAL NOT NULL,
+                    UNIQUE (source, delivery_id)
+                )
+                """)
+        }
         return migrator
     }
 }
