@@ -16,7 +16,7 @@ final class EngineHarness {
     private let group: ServiceGroup
     private var task: Task<Void, any Error>?
 
-    init(sources: String, extra: String = "") throws {
+    init(sources: String, extra: String = "", leaseDuration: Duration = .seconds(30)) throws {
         directory = try TemporaryDirectory()
         let yaml = """
             data_dir: \(directory.path)/var
@@ -33,7 +33,7 @@ final class EngineHarness {
         let wakeup = Wakeup()
         let configured = ConfiguredSources(config: config, environment: [:])
         let orchestrator = Orchestrator(sources: configured, database: database, clock: clock, logger: logger, wakeup: wakeup)
-        let runner = JobRunner(queue: queue, clock: clock, logger: logger, leaseDuration: .seconds(30), watchdog: config.watchdog)
+        let runner = JobRunner(queue: queue, clock: clock, logger: logger, leaseDuration: leaseDuration, watchdog: config.watchdog)
         let pool = WorkerPool(
             orchestrator: orchestrator, queue: queue, runner: runner, wakeup: wakeup, workers: config.workers, owner: "test",
             shutdownGrace: .milliseconds(200), clock: clock, logger: logger)
@@ -238,5 +238,22 @@ struct EngineTests {
         try await engine.waitUntil("the job is quarantined") { try engine.job(jobID).state == .quarantined }
         await engine.stop()
         #expect(try engine.job(jobID).lastError?.contains("does not handle webhooks") == true)
+    }
+
+    @Test func cancellingARunningJobRevokesItsLeaseAndItsPluginStopsWithoutCommitting() async throws {
+        let engine = try EngineHarness(
+            sources: EngineHarness.echoSource("long", config: #"{ hang: until_cancelled }"#), leaseDuration: .milliseconds(300))
+        engine.start()
+        let id = try engine.enqueue("long")
+        try await engine.waitUntil("the job runs") { try engine.job(id).state == .running }
+        _ = try engine.queue.cancel(id: id)
+        // The pool's next heartbeat finds the lease gone and cancels the call; the plugin returns
+        // and its attempt commits nothing (the job stays cancelled, no audit row). The source
+        // (concurrency 1) is free again only once the call returned.
+        let other = try engine.enqueue("long")
+        try await engine.waitUntil("the next job runs") { try engine.job(other).state == .running }
+        await engine.stop()
+        #expect(try engine.job(id).state == .cancelled)
+        #expect(try engine.outcomes(id).isEmpty)
     }
 }

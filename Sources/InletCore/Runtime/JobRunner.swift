@@ -67,9 +67,12 @@ package struct JobRunner: Sendable {
 
     /// Runs `job` (leased, so `job.lease` is set) on `instance` with the source's settings.
     /// - Parameters:
-    ///   - register: receives the live call (so shutdown can cancel it) and is called with nil at the end.
+    ///   - register: receives the live call and is called with nil at the end.
+    ///   - ownHeartbeat: false when the caller renews the lease (a worker pool renews all of its
+    ///     leases in one transaction) and cancels `call` when the lease is lost.
     package func run(
-        _ job: Job, instance: ConnectorInstance, source: SourceConfig, register: @Sendable (PluginCall?) -> Void = { _ in }
+        _ job: Job, instance: ConnectorInstance, source: SourceConfig, register: @Sendable (PluginCall?) -> Void = { _ in },
+        ownHeartbeat: Bool = true
     ) async -> Report {
         let started = ContinuousClock.now
         guard let lease = job.lease else {
@@ -120,7 +123,7 @@ package struct JobRunner: Sendable {
         }
 
         let heartbeat = Task {
-            while !Task.isCancelled {
+            while ownHeartbeat && !Task.isCancelled {
                 try? await Task.sleep(for: leaseDuration / 3)
                 if Task.isCancelled { return }
                 let lost = (try? queue.heartbeat([lease], now: clock.now, leaseFor: leaseDuration)) ?? []

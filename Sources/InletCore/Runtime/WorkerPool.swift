@@ -18,6 +18,12 @@ package final class WorkerPool: Service {
     private let logger: Logger
     private let running = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    /// Leases this pool holds, with the live call of each running job: renewed together by one
+    /// heartbeat transaction; a lost lease cancels its call.
+    private let leases = Mutex<[Int64: (lease: Lease, call: PluginCall?)]>([:])
+    /// Jobs leased ahead of a free worker (at most `workers`), so one lease transaction serves
+    /// several jobs. They count as running for their source's concurrency.
+    private let ready = Mutex<[Job]>([])
 
     package init(
         orchestrator: Orchestrator, queue: JobQueue, runner: JobRunner, wakeup: Wakeup, workers: Int, owner: String,
@@ -43,9 +49,12 @@ package final class WorkerPool: Service {
         await withGracefulShutdownHandler {
             // A discarding group keeps no results: the daemon runs jobs forever.
             await withDiscardingTaskGroup { group in
+                let heartbeat = Task { await heartbeatLoop() }
                 await leaseLoop(group: &group)
                 await drain(group: &group)
+                heartbeat.cancel()
             }
+            await releaseReady()
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .sequentiallyConsistent)
             self.wakeup.signal()
@@ -56,23 +65,35 @@ package final class WorkerPool: Service {
     private func leaseLoop(group: inout DiscardingTaskGroup) async {
         while !stopping.load(ordering: .sequentiallyConsistent) {            let free = workers - running.load(ordering: .relaxed)
             var leased: [Job] = []
-            if free > 0 {
+            let buffered = ready.withLock { $0.count }
+            // Lease for the free workers and as many ahead, in one transaction.
+            let wanted = free + workers - buffered
+            if free > 0 && wanted > 0 {
                 let capacity = await orchestrator.capacity(queue: queue)
                 do {
-                    leased = try queue.lease(capacity: capacity, limit: free, owner: owner, now: clock.now, leaseFor: runner.leaseDuration)
+                    leased = try queue.lease(capacity: capacity, limit: wanted, owner: owner, now: clock.now, leaseFor: runner.leaseDuration)
                 } catch {
                     logger.error("cannot lease jobs: \(error)")
                 }
                 await orchestrator.started(leased)
+                if !leased.isEmpty {
+                    leases.withLock { held in for job in leased { held[job.id] = (job.lease!, nil) } }
+                    ready.withLock { $0 += leased }
+                }
             }
-            for job in leased {
+            let starting = ready.withLock { ready -> [Job] in
+                let count = min(max(0, free), ready.count)
+                defer { ready.removeFirst(count) }
+                return Array(ready.prefix(count))
+            }
+            for job in starting {
                 running.add(1, ordering: .relaxed)
                 group.addTask { await self.execute(job) }
             }
             if running.load(ordering: .relaxed) >= workers {
                 // Busy: a finishing job wakes the loop.
                 await wakeup.wait(timeout: .seconds(1))
-            } else if leased.isEmpty {
+            } else if starting.isEmpty {
                 // Idle: sleep until the next due job (or an enqueue, a reload, shutdown).
                 await wakeup.wait(timeout: await idleWait())
             }
@@ -102,8 +123,64 @@ package final class WorkerPool: Service {
             await orchestrator.finished(report, instance: nil)
             return
         }
-        let report = await runner.run(job, instance: prepared.1, source: prepared.0)
+        let report = await runner.run(
+            job, instance: prepared.1, source: prepared.0,
+            register: { call in self.leases.withLock { held in held[job.id]?.call = call } },
+            ownHeartbeat: false)
+        leases.withLock { _ = $0.removeValue(forKey: job.id) }
         await orchestrator.finished(report, instance: prepared.1)
+    }
+
+    /// Renews every lease of the pool in one transaction, every third of the lease; a lost lease
+    /// (cancelled, rescued) cancels its call, or drops its job if it has not started.
+    private func heartbeatLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: runner.leaseDuration / 3)
+            if Task.isCancelled { return }
+            let held = leases.withLock { $0 }
+            guard !held.isEmpty else { continue }
+            let lost: Set<Lease>
+            do {
+                lost = try queue.heartbeat(held.values.map(\.lease), now: clock.now, leaseFor: runner.leaseDuration)
+            } catch {
+                logger.error("cannot renew leases: \(error)")
+                continue
+            }
+            for (id, entry) in held where lost.contains(entry.lease) {
+                logger.warning("job \(id): lease lost (cancelled or rescued): asking its plugin to stop")
+                entry.call?.cancel()
+                let dropped = ready.withLock { ready -> Job? in
+                    guard let index = ready.firstIndex(where: { $0.id == id }) else { return nil }
+                    return ready.remove(at: index)
+                }
+                if let dropped {
+                    leases.withLock { _ = $0.removeValue(forKey: id) }
+                    await orchestrator.finished(
+                        JobRunner.Report(job: dropped, outcome: .retry(message: "lease lost before start"), leaseLost: true), instance: nil)
+                }
+            }
+        }
+    }
+
+    /// At shutdown, gives jobs leased ahead back to the queue without counting an attempt.
+    private func releaseReady() async {
+        let pending = ready.withLock { ready in
+            defer { ready.removeAll() }
+            return ready
+        }
+        guard !pending.isEmpty else { return }
+        let now = clock.now
+        do {
+            try await queue.database.pool.write { [queue] db in
+                for job in pending {
+                    guard let lease = job.lease else { continue }
+                    try? queue.verify(lease, in: db)
+                    try queue.markRetry(lease, runAt: now, error: nil, countsAsAttempt: false, now: now, in: db)
+                }
+            }
+        } catch {
+            logger.error("cannot give back \(pending.count) job(s) leased ahead: \(error); they run again when their lease expires")
+        }
     }
 
     private func failWithoutInstance(_ job: Job, error: any Error) async -> JobRunner.Report {
