@@ -88,8 +88,8 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// One daemon per data_dir: an exclusive `flock` on `data_dir/inlet.lock`, held for the process's
-/// life (the kernel releases it when the process dies, even by kill -9).
+/// One daemon (or foreground sync) per data_dir: an exclusive `flock` on `data_dir/inlet.lock`,
+/// held for the process's life (the kernel releases it when the process dies, even by kill -9).
 final class DaemonLock {
     private let descriptor: Int32
 
@@ -100,7 +100,7 @@ final class DaemonLock {
         guard descriptor >= 0 else { throw LockError("cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
-            throw LockError("another `inlet run` is using \(dataDirectory) (\(path) is locked)")
+            throw LockError("another `inlet run` (or `inlet sync`) is using \(dataDirectory) (\(path) is locked)", isHeld: true)
         }
         let pid = "\(getpid())\n"
         _ = ftruncate(descriptor, 0)
@@ -111,6 +111,11 @@ final class DaemonLock {
 
     struct LockError: Error, CustomStringConvertible {
         var description: String
-        init(_ description: String) { self.description = description }
+        /// Another process holds the lock (as opposed to a folder that cannot be used).
+        var isHeld = false
+        init(_ description: String, isHeld: Bool = false) {
+            self.description = description
+            self.isHeld = isHeld
+        }
     }
 }

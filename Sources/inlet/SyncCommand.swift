@@ -64,9 +64,26 @@ struct SyncCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
 
+        // A sync in the foreground and the daemon must not run one source at once (its
+        // checkpoint would be written by both): while the daemon holds data_dir, the sync is
+        // handed to it as a job instead. A dry run writes nothing and needs no lock.
+        var lock: DaemonLock?
+        if !dryRun {
+            do {
+                lock = try DaemonLock(dataDirectory: config.dataDirectory)
+            } catch let error as DaemonLock.LockError where error.isHeld {
+                try handOverToDaemon(chosen, config: config)
+                return
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        defer { withExtendedLifetime(lock) {} }
+
         let database: InletDatabase
         do {
-            database = try InletDatabase(dataDirectory: config.dataDirectory)
+            database = try InletDatabase(dataDirectory: config.dataDirectory, synchronous: config.queue.synchronous)
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -102,6 +119,38 @@ struct SyncCommand: AsyncParsableCommand {
         if json { SyncSummary.printJSON(results, asList: all) }
         if interrupt.interrupted { throw ExitCode(130) }
         if results.contains(where: { $0.status != .ok }) { throw ExitCode(1) }
+    }
+}
+
+extension SyncCommand {
+    /// Queues a sync job per source for the running daemon (coalesced with one already queued).
+    func handOverToDaemon(_ sources: [SourceConfig], config: InletConfig) throws {
+        let database = try InletDatabase(dataDirectory: config.dataDirectory, synchronous: config.queue.synchronous)
+        let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
+        var queued: [[String: Any]] = []
+        var failed = false
+        for source in sources {
+            let args = full ? #"{"full":true}"# : "{}"
+            let outcome = try queue.enqueue(JobRequest(
+                source: source.name, args: args, priority: JobPriority.manual,
+                uniqueKey: JobRequest.syncKey(source: source.name), maxAttempts: source.retry.maxAttempts))
+            switch outcome {
+            case .enqueued(let id):
+                queued.append(["source": source.name, "job": id, "coalesced": false])
+                if !json { print("\(source.name): the daemon is running on \(config.dataDirectory): queued sync job \(id) (see `inlet jobs show \(id)`)") }
+            case .coalesced(let id):
+                queued.append(["source": source.name, "job": id, "coalesced": true])
+                if !json { print("\(source.name): the daemon is running: a sync is already queued as job \(id)") }
+            case .full:
+                failed = true
+                printError("error: \(source.name): the daemon is running and its queue is full (queue.max_size); nothing queued")
+            }
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: ["queued": queued], options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+        if failed { throw ExitCode(1) }
     }
 }
 

@@ -50,33 +50,32 @@ struct DaemonTests {
               - name: seq
                 connector: swift-echo
                 plugin: \(Self.echoPlugin)
-                schedule: every 1h
                 retry: { max_attempts: 100, backoff: 10ms, max_backoff: 50ms }
-                config: { sequence: { count: \(count), chunk: 40 }, sleep_ms: 4 }
+                config: { sequence: { count: \(count), chunk: 20 }, sleep_ms: 25 }
             """)
+        // The job is queued through the running daemon (a foreground sync hands it over).
+        var daemon = try start(world)
+        try waitUntil("the daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
+        let handOver = try world.inlet(["sync", "seq", "-c", "inlet.yaml"])
+        #expect(handOver.status == 0, "\(handOver.stderr)")
         var generator = SystemRandomNumberGenerator()
-        var kills = 0
-        while kills < 20 {
-            let daemon = try start(world)
-            // Let it run a random while: sometimes before the first lease, mostly mid-job.
+        for _ in 0..<20 {
+            // A random while: before the lease, mid-chunk, mid-commit.
             usleep(UInt32.random(in: 30_000...350_000, using: &generator))
             kill(daemon.processIdentifier, SIGKILL)
             daemon.waitUntilExit()
             #expect(daemon.terminationReason == .uncaughtSignal)
-            kills += 1
-            let done = (try? read(world) { db in
-                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'succeeded')") ?? false
-            }) ?? false
-            if done { break }
+            daemon = try start(world)
         }
-        #expect(kills >= 1)
-
-        // The last start runs what is left to the end; nothing stays "running".
-        let daemon = try start(world)
+        let killedMidJob = try read(world) { db in
+            try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE source = 'seq'") ?? 0
+        }
+        #expect(killedMidJob >= 10, "most kills should land while the job runs")
         defer {
             daemon.terminate()
             daemon.waitUntilExit()
         }
+        // The last start runs what is left to the end; nothing stays "running".
         try waitUntil("the sequence job succeeds") {
             try read(world) { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'succeeded')") ?? false }
         }
@@ -177,6 +176,34 @@ struct DaemonTests {
         try waitUntil("the first daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
         let second = try world.inlet(["run", "--config", "inlet.yaml"])
         #expect(second.status == 1)
-        #expect(second.stderr.contains("another `inlet run` is using"))
+        #expect(second.stderr.contains("(or `inlet sync`) is using"))
+    }
+
+    @Test func aForegroundSyncWhileTheDaemonRunsIsHandedToTheDaemon() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            sources:
+              - name: manual
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                config: { records: [{ key: "m", content: "x" }] }
+            """)
+        let daemon = try start(world)
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        try waitUntil("the daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
+        let result = try world.inlet(["sync", "manual", "-c", "inlet.yaml", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let queued = object?["queued"] as? [[String: Any]]
+        #expect(queued?.first?["source"] as? String == "manual")
+        try waitUntil("the daemon runs the sync") {
+            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'manual'") == 1 }
+        }
+        let priority = try read(world) { db in try Int.fetchOne(db, sql: "SELECT priority FROM jobs WHERE source = 'manual'") }
+        #expect(priority == 3)
     }
 }
