@@ -208,3 +208,47 @@ struct PluginLoaderTests {
         }
     }
 }
+
+@Suite("Host services")
+struct HostServicesTests {
+    @Test func aRecordMayReferToABlobStagedEarlierInTheSameCall() async throws {
+        let directory = try TemporaryDirectory()
+        let source = """
+            #include <string.h>
+            #include "inlet_connector.h"
+            static inlet_status c(const inlet_host *h, inlet_call *call, const char *j, size_t l, void **out) {
+                (void)call; (void)j; (void)l; *out = (void *)h; return INLET_OK;
+            }
+            static void d(void *i) { (void)i; }
+            static inlet_status s(void *i, inlet_call *call, const char *k, const char *a, size_t l) {
+                const inlet_host *h = i; (void)k; (void)a; (void)l;
+                inlet_record r; memset(&r, 0, sizeof r);
+                r.struct_size = sizeof r; r.kind = "file";
+                r.key = "a"; r.key_len = 1; r.content = (const uint8_t *)"hello"; r.content_len = 5;
+                if (h->emit(call, &r) != INLET_OK) return INLET_FAILED;
+                const char *sha = "b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0";  /* git hash-object of "hello" */
+                if (!h->has_blob(call, sha)) return INLET_FAILED;
+                memset(&r, 0, sizeof r);
+                r.struct_size = sizeof r; r.kind = "file"; r.key = "b"; r.key_len = 1; r.blob_sha = sha;
+                if (h->emit(call, &r) != INLET_OK) return INLET_FAILED;
+                r.key = "c"; r.blob_sha = "0000000000000000000000000000000000000000";
+                return h->emit(call, &r) == INLET_FAILED ? INLET_OK : INLET_FAILED;  /* unknown blob: refused */
+            }
+            static const inlet_connector t = { .struct_size = sizeof t, .abi_version = INLET_ABI_VERSION, .name = "ref",
+                .version = "1", .create = c, .destroy = d, .sync = s };
+            INLET_EXPORT const inlet_connector *inlet_connector_register(uint32_t v) { (void)v; return &t; }
+            """
+        let path = try CCompiler.sharedLibrary(source: source, in: directory, name: "ref")
+        let database = try InletDatabase(path: directory.file("inlet.db"))
+        let instance = try await ConnectorInstance.create(
+            plugin: try PluginLibrary.load(path: path), source: "ref", configJSON: "{}", dataDirectory: directory.file("data"),
+            configDirectory: directory.path, logger: Logger(label: "test"))
+        let result = await SyncRunner(database: database, logger: Logger(label: "test")).run(instance: instance)
+        #expect(result.status == .ok, "\(result.message ?? "")")
+        #expect(result.counts.inserted == 2)
+        #expect(result.rejected == 1)
+        let shas = try await database.pool.read { db in try String.fetchAll(db, sql: "SELECT blob_sha FROM documents ORDER BY key") }
+        #expect(shas == ["b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0", "b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0"])
+        await instance.destroy()
+    }
+}

@@ -141,8 +141,10 @@ package final class PluginCall: Sendable {
         return .ok
     }
 
+    /// True when the blob is stored, or staged with its bytes in this call (committed together).
     func hasBlob(_ sha: String) -> Bool {
-        documents?.hasBlob(sha) ?? false
+        if staged.withLock({ $0.stagedBlobs.contains(sha) }) { return true }
+        return documents?.hasBlob(sha) ?? false
     }
 
     /// Commits what is staged now. In a dry run, keeps staging (nothing is ever written).

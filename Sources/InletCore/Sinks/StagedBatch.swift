@@ -42,6 +42,8 @@ package struct StagedBatch: Sendable {
     package private(set) var followUps: [FollowUpJob] = []
     /// Bytes of content held, to report memory use.
     package private(set) var contentBytes = 0
+    /// Blob ids whose bytes this batch carries: a later record may refer to them by id alone.
+    package private(set) var stagedBlobs: Set<String> = []
 
     package init() {}
 
@@ -50,6 +52,7 @@ package struct StagedBatch: Sendable {
     package mutating func upsert(_ record: Record) {
         if case .upsert(let old)? = operations[record.key] { contentBytes -= old.content?.count ?? 0 }
         contentBytes += record.content?.count ?? 0
+        if record.content != nil, let sha = record.blobSHA { stagedBlobs.insert(sha) }
         operations[record.key] = .upsert(record)
     }
 
