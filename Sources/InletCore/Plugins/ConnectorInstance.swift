@@ -61,12 +61,8 @@ package final class ConnectorInstance: Sendable {
 
     /// Runs a job (`sync` entry) on a dedicated thread.
     package func sync(kind: String, args: String, call: PluginCall) async -> CallResult {
-        await invoke(call) { table, instance, handle in
-            kind.withCString { kindPointer in
-                args.withCString { argsPointer in
-                    table.sync(instance, handle, kindPointer, argsPointer, strlen(argsPointer))
-                }
-            }
+        await withCheckedContinuation { continuation in
+            startSync(kind: kind, args: args, call: call) { continuation.resume(returning: $0) }
         }
     }
 
@@ -112,21 +108,42 @@ package final class ConnectorInstance: Sendable {
         _ call: PluginCall,
         _ body: @escaping @Sendable (inlet_connector, UnsafeMutableRawPointer?, OpaquePointer) -> inlet_status
     ) async -> CallResult {
+        await withCheckedContinuation { continuation in
+            start(call, body) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Starts a call on a plugin thread; `completion` runs on that thread when the plugin
+    /// returns (never, if it never does: the caller decides how long to wait).
+    private func start(
+        _ call: PluginCall,
+        _ body: @escaping @Sendable (inlet_connector, UnsafeMutableRawPointer?, OpaquePointer) -> inlet_status,
+        completion: @escaping @Sendable (CallResult) -> Void
+    ) {
         let table = plugin.table
         let handle = self.handle
         let reentrant = plugin.capabilities.contains(.reentrant)
-        let status: PluginStatus = await PluginThread.run(name: "inlet-\(source)") { [self] in
+        let name = plugin.name
+        PluginThread.pool.submit { [self] in
             let run = { PluginStatus(rawValue: body(table.table, handle.pointer, HostServices.handle(for: call))) }
-            return reentrant ? run() : self.callLock.withLock { _ in run() }
+            let status = reentrant ? run() : self.callLock.withLock { _ in run() }
+            let reported = call.reportedError
+            var result = CallResult(status: status, message: reported?.message)
+            if status == .rateLimited {
+                result.retryAfter = .milliseconds(Int64(clamping: reported?.retryAfterMilliseconds ?? 0))
+            }
+            if status != .ok && result.message == nil { result.message = "\(name) returned \(status) without a message" }
+            completion(result)
         }
-        withExtendedLifetime(call) {}
-        let reported = call.reportedError
-        var result = CallResult(status: status, message: reported?.message)
-        if status == .rateLimited {
-            result.retryAfter = .milliseconds(Int64(clamping: reported?.retryAfterMilliseconds ?? 0))
-        }
-        if status != .ok && result.message == nil { result.message = "\(plugin.name) returned \(status) without a message" }
-        return result
+    }
+
+    /// Starts a job (`sync` entry) without waiting for it; `completion` gets its result.
+    package func startSync(kind: String, args: String, call: PluginCall, completion: @escaping @Sendable (CallResult) -> Void) {
+        start(call, { table, instance, handle in
+            kind.withCString { kindPointer in
+                args.withCString { argsPointer in table.sync(instance, handle, kindPointer, argsPointer, strlen(argsPointer)) }
+            }
+        }, completion: completion)
     }
 
     /// Adds the `_inlet` key the ABI promises (source, data_dir, config_dir) to the config object.

@@ -119,11 +119,12 @@ package struct JobRunner: Sendable {
                 }
             }
         } else {
-            Task { watch.finish(await instance.sync(kind: job.kind, args: args, call: call)) }
+            // The plugin thread reports straight to the watch: no task in between.
+            instance.startSync(kind: job.kind, args: args, call: call) { watch.finish($0) }
         }
 
-        let heartbeat = Task {
-            while ownHeartbeat && !Task.isCancelled {
+        let heartbeat: Task<Void, Never>? = !ownHeartbeat ? nil : Task {
+            while !Task.isCancelled {
                 try? await Task.sleep(for: leaseDuration / 3)
                 if Task.isCancelled { return }
                 let lost = (try? queue.heartbeat([lease], now: clock.now, leaseFor: leaseDuration)) ?? []
@@ -134,7 +135,7 @@ package struct JobRunner: Sendable {
                 }
             }
         }
-        defer { heartbeat.cancel() }
+        defer { heartbeat?.cancel() }
 
         var stuck = false
         var timedOut = false
@@ -150,7 +151,7 @@ package struct JobRunner: Sendable {
                     "the plugin call did not return within \(DurationFormat.string(from: watchdog.cancelGrace)) of being cancelled: abandoning its thread")
             }
         }
-        heartbeat.cancel()
+        heartbeat?.cancel()
 
         if Task.isCancelled && result == nil {
             // The daemon is shutting down and the grace is over: ask the plugin to stop and give
