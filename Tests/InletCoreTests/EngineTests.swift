@@ -16,11 +16,11 @@ final class EngineHarness {
     private let group: ServiceGroup
     private var task: Task<Void, any Error>?
 
-    init(sources: String, extra: String = "", leaseDuration: Duration = .seconds(30)) throws {
+    init(sources: String, extra: String = "", leaseDuration: Duration = .seconds(30), workers: Int = 4) throws {
         directory = try TemporaryDirectory()
         let yaml = """
             data_dir: \(directory.path)/var
-            workers: 4
+            workers: \(workers)
             \(extra)
             sources:
             \(sources)
@@ -255,5 +255,28 @@ struct EngineTests {
         await engine.stop()
         #expect(try engine.job(id).state == .cancelled)
         #expect(try engine.outcomes(id).isEmpty)
+    }
+
+    @Test func jobsLeasedAheadAreGivenBackAtShutdownWithoutCountingAnAttempt() async throws {
+        // One worker: `busy` runs, and `waiting` is leased ahead (no worker free for it).
+        let single = try EngineHarness(
+            sources: EngineHarness.echoSource("busy", config: #"{ hang: until_cancelled }"#)
+                + "\n" + EngineHarness.echoSource("waiting", config: #"{ records: [] }"#),
+            workers: 1)
+        let busy = try single.enqueue("busy")
+        try await single.queue.database.pool.write { db in
+            try db.execute(sql: "UPDATE jobs SET priority = 1 WHERE id = ?", arguments: [busy])
+        }
+        let waiting = try single.enqueue("waiting")
+        single.start()
+        try await single.waitUntil("both are leased") {
+            try single.job(busy).state == .running && single.job(waiting).state == .running
+        }
+        await single.stop()
+        for id in [busy, waiting] {
+            let job = try single.job(id)
+            #expect(job.state == .queued, "job \(id)")
+            #expect(job.attempts == 0, "job \(id)")
+        }
     }
 }
