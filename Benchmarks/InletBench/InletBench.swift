@@ -17,7 +17,7 @@ struct InletBench {
             case "--files": files = Int(arguments.popFirst() ?? "") ?? files
             case "--jobs": jobs = Int(arguments.popFirst() ?? "") ?? jobs
             case "--only": only = arguments.popFirst()
-            default: fatalError("usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--only folder|queue]")
+            default: fatalError("usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--only folder|queue|e2e1]")
             }
         }
         LoggingSystem.bootstrap { label in
@@ -27,6 +27,7 @@ struct InletBench {
         }
         if only == nil || only == "folder" { try await FolderBenchmark(pluginFolder: pluginFolder, files: files).run() }
         if only == nil || only == "queue" { try await QueueBenchmark(jobs: jobs).run() }
+        if only == "e2e1" { try await QueueBenchmark(jobs: jobs, onlyWorkers: 1).run() }
     }
 }
 

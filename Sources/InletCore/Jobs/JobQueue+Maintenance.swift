@@ -94,6 +94,11 @@ extension JobQueue {
         }.map(Date.init(timeIntervalSince1970:))
     }
 
+    /// Jobs queued or running, from the counter the triggers keep (one row read).
+    package func activeCount() throws -> Int {
+        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT active FROM queue_counter WHERE id = 1") ?? 0 }
+    }
+
     /// Jobs per state (all of them, or of one source).
     package func depth(source: String? = nil) throws -> [JobState: Int] {
         try database.pool.read { db in
