@@ -34,10 +34,8 @@ package final class CallWatch: Sendable {
             return state.nextWaiter
         }
         guard let id else { return state.withLock { $0.result } }
-        let timer = Task { [self] in
-            try? await Task.sleep(for: timeout)
-            expire(id)
-        }
+        // One shared sweeper expires every deadline: no timer per call on the hot path.
+        let ticket = DeadlineSweeper.shared.add(deadline: ContinuousClock.now + timeout) { [self] in expire(id) }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let done = state.withLock { state -> ConnectorInstance.CallResult?? in
@@ -51,7 +49,7 @@ package final class CallWatch: Sendable {
         } onCancel: {
             expire(id)
         }
-        timer.cancel()
+        DeadlineSweeper.shared.remove(ticket)
         return result
     }
 
@@ -63,5 +61,54 @@ package final class CallWatch: Sendable {
             return waiter
         }
         waiter?.resume(returning: nil)
+    }
+}
+
+/// Calls each registered action once its deadline has passed, checking every 50 ms from one
+/// task: deadlines are for timeouts measured in seconds and minutes, not for precision.
+final class DeadlineSweeper: Sendable {
+    static let shared = DeadlineSweeper()
+
+    private struct State {
+        var entries: [Int: (deadline: ContinuousClock.Instant, action: @Sendable () -> Void)] = [:]
+        var next = 0
+        var running = false
+    }
+
+    private let state = Mutex(State())
+    private let period: Duration = .milliseconds(50)
+
+    /// Registers `action` for `deadline`; returns a ticket for `remove`.
+    func add(deadline: ContinuousClock.Instant, action: @escaping @Sendable () -> Void) -> Int {
+        let (ticket, start) = state.withLock { state -> (Int, Bool) in
+            state.next += 1
+            state.entries[state.next] = (deadline, action)
+            defer { state.running = true }
+            return (state.next, !state.running)
+        }
+        if start { Task.detached { await self.sweep() } }
+        return ticket
+    }
+
+    func remove(_ ticket: Int) {
+        _ = state.withLock { $0.entries.removeValue(forKey: ticket) }
+    }
+
+    private func sweep() async {
+        while true {
+            try? await Task.sleep(for: period)
+            let now = ContinuousClock.now
+            let due = state.withLock { state -> [@Sendable () -> Void]? in
+                if state.entries.isEmpty {
+                    state.running = false
+                    return nil
+                }
+                let expired = state.entries.filter { $0.value.deadline <= now }
+                for key in expired.keys { state.entries[key] = nil }
+                return expired.values.map(\.action)
+            }
+            guard let due else { return }
+            for action in due { action() }
+        }
     }
 }

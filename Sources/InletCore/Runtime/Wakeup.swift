@@ -26,6 +26,22 @@ package final class Wakeup: Sendable {
         waiter?.resume()
     }
 
+    /// Returns when signalled (a busy worker pool: every finishing job signals).
+    package func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.pending {
+                    state.pending = false
+                    return true
+                }
+                state.generation += 1
+                state.waiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
     /// Returns when signalled or after `timeout`, whichever comes first.
     package func wait(timeout: Duration) async {
         let generation: Int? = state.withLock { state in

@@ -91,8 +91,8 @@ package final class WorkerPool: Service {
                 group.addTask { await self.execute(job) }
             }
             if running.load(ordering: .relaxed) >= workers {
-                // Busy: a finishing job wakes the loop.
-                await wakeup.wait(timeout: .seconds(1))
+                // Busy: every finishing job signals (and so does shutdown), so no timer is needed.
+                await wakeup.wait()
             } else if starting.isEmpty {
                 // Idle: sleep until the next due job (or an enqueue, a reload, shutdown).
                 await wakeup.wait(timeout: await idleWait())
