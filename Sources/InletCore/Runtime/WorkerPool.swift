@@ -63,7 +63,8 @@ package final class WorkerPool: Service {
     }
 
     private func leaseLoop(group: inout DiscardingTaskGroup) async {
-        while !stopping.load(ordering: .sequentiallyConsistent) {            let free = workers - running.load(ordering: .relaxed)
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let free = workers - running.load(ordering: .relaxed)
             var leased: [Job] = []
             let buffered = ready.withLock { $0.count }
             // Lease for the free workers and as many ahead, in one transaction.
