@@ -1,0 +1,148 @@
+import Foundation
+import InletPluginKit
+
+/// One long-lived `git cat-file --batch` process per sync: a blob id in, its bytes out, without a
+/// process per file.
+final class CatFileBatch {
+    private let process: Process
+    private let input: FileHandle
+    private let outputDescriptor: Int32
+    /// Read-ahead from git's output: bytes `start..<end` are unread.
+    private static let capacity = 256 * 1024
+    private let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: CatFileBatch.capacity)
+    private var start = 0
+    private var end = 0
+    private let stderrSink = ByteSink()
+
+    /// Starts the process on the mirror.
+    /// - Throws: ``ConnectorError`` (retry) when git cannot be started.
+    init(git: GitCommand) throws {
+        process = git.process(["cat-file", "--batch"])
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        do {
+            try process.run()
+        } catch {
+            throw ConnectorError.retry("git: cannot run cat-file: \(error)")
+        }
+        input = stdin.fileHandleForWriting
+        outputDescriptor = stdout.fileHandleForReading.fileDescriptor
+        let errorDescriptor = stderr.fileHandleForReading.fileDescriptor
+        let sink = stderrSink
+        sink.done.enter()
+        Thread {
+            sink.bytes = readAll(errorDescriptor)
+            sink.done.leave()
+        }.start()
+        // Keep the pipes' read ends alive as long as this object (the handles close on deinit).
+        pipes = [stdin, stdout, stderr]
+    }
+
+    private var pipes: [Pipe] = []
+
+    /// A blob's bytes: all of them, or (with `limit`) the first `limit` while the rest is read and
+    /// dropped; `size` is always the whole size.
+    /// - Throws: ``ConnectorError`` (retry) when the object is missing or git died.
+    func read(_ sha: String, limit: Int = .max) throws -> (bytes: [UInt8], size: Int) {
+        try write(Array("\(sha)\n".utf8))
+        let header = try readLine()
+        // "<sha> blob <size>" or "<sha> missing"
+        let parts = header.split(separator: " ")
+        guard parts.count == 3, let size = Int(parts[2]) else {
+            throw ConnectorError.retry("git cat-file: unexpected answer for \(sha): \(header)")
+        }
+        let kept = try readBytes(min(size, limit))
+        if size > kept.count { try skipBytes(size - kept.count) }
+        try skipBytes(1)  // the newline after the content
+        return (kept, size)
+    }
+
+    /// Ends the process (closes its input and waits).
+    func close() {
+        try? input.close()
+        process.waitUntilExit()
+        stderrSink.done.wait()
+    }
+
+    deinit {
+        if process.isRunning { close() }
+        storage.deallocate()
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Foundation.write(input.fileDescriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw ConnectorError.retry("git cat-file: cannot write: \(String(cString: strerror(errno))); \(stderrText)")
+            }
+            offset += written
+        }
+    }
+
+    private var stderrText: String {
+        String(decoding: stderrSink.bytes, as: UTF8.self)
+    }
+
+    private var available: Int { end - start }
+
+    /// Reads more bytes after `end`; false at end of file.
+    private func fill() throws -> Bool {
+        if start == end {
+            start = 0
+            end = 0
+        } else if end == Self.capacity {
+            // Only a header line can straddle the buffer's end: move the unread part to the front.
+            memmove(storage, storage + start, end - start)
+            end -= start
+            start = 0
+        }
+        var count = 0
+        repeat {
+            count = Foundation.read(outputDescriptor, storage + end, Self.capacity - end)
+        } while count < 0 && errno == EINTR
+        if count < 0 { throw ConnectorError.retry("git cat-file: cannot read: \(String(cString: strerror(errno)))") }
+        end += count
+        return count > 0
+    }
+
+    private func readLine() throws -> String {
+        var scanned = start
+        while true {
+            if let found = memchr(storage + scanned, Int32(UInt8(ascii: "\n")), end - scanned) {
+                let newline = storage.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                let line = String(decoding: UnsafeBufferPointer(start: storage + start, count: newline - start), as: UTF8.self)
+                start = newline + 1
+                return line
+            }
+            let offset = end - start
+            guard try fill() else { throw ConnectorError.retry("git cat-file ended early; \(stderrText)") }
+            scanned = start + offset
+        }
+    }
+
+    private func readBytes(_ count: Int) throws -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        while result.count < count {
+            if available == 0, try !fill() { throw ConnectorError.retry("git cat-file ended early") }
+            let take = min(available, count - result.count)
+            result.append(contentsOf: UnsafeBufferPointer(start: storage + start, count: take))
+            start += take
+        }
+        return result
+    }
+
+    private func skipBytes(_ count: Int) throws {
+        var left = count
+        while left > 0 {
+            if available == 0, try !fill() { throw ConnectorError.retry("git cat-file ended early") }
+            let take = min(available, left)
+            start += take
+            left -= take
+        }
+    }
+}
