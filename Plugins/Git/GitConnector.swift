@@ -228,20 +228,24 @@ final class GitConnector: Connector {
         GitSettings.isRemote(url) || FileManager.default.fileExists(atPath: url)
     }
 
-    /// The mirror's HEAD branch (the remote's default at clone time), else `main`.
+    /// The mirror's HEAD branch (the remote's default when the mirror was cloned); when HEAD is
+    /// detached or names a branch that is not there: `main`, `master`, or the only branch.
     private func defaultBranch(_ git: GitCommand) throws -> String {
         let output = try git.run(["symbolic-ref", "-q", "HEAD"])
         let ref = output.stdoutText
+        var headName: String?
         if output.status == 0, ref.hasPrefix("refs/heads/") {
             let name = String(ref.dropFirst("refs/heads/".count))
             if try resolve(git, "refs/heads/\(name)^{commit}") != nil { return name }
-            // HEAD names a branch that is not there: take `main`, `master`, or the only branch.
-            let branches = try listBranches(git)
-            if branches.isEmpty { return name }
-            for candidate in ["main", "master"] where branches.contains(candidate) { return candidate }
-            if branches.count == 1 { return branches[0] }
+            headName = name
         }
-        return "main"
+        let branches = try listBranches(git)
+        if branches.isEmpty { return headName ?? "main" }
+        for candidate in ["main", "master"] where branches.contains(candidate) { return candidate }
+        if branches.count == 1 { return branches[0] }
+        throw ConnectorError.failed(
+            "git: cannot tell the default branch of \(displayURL) (its HEAD is \(headName.map { "'\($0)', which does not exist" } ?? "detached")); "
+                + "set `branch:` to one of: \(branches.prefix(20).joined(separator: ", "))")
     }
 
     private func resolve(_ git: GitCommand, _ revision: String) throws -> String? {

@@ -287,6 +287,18 @@ struct GitConnectorTests {
         await world.instance.destroy()
     }
 
+    @Test func aDetachedHeadFallsBackToTheOnlyBranch() async throws {
+        let repository = try ScratchRepository(branch: "work")
+        try repository.write("a.txt", "a\n")
+        try repository.commit("first")
+        try repository.git("checkout", "-q", "--detach")
+        let world = try await world(repository)
+        let result = await world.sync()
+        #expect(result.status == .ok, "\(result.message ?? "")")
+        #expect(try world.liveFiles()["a.txt"]?.metadata["branch"] as? String == "work")
+        await world.instance.destroy()
+    }
+
     @Test func settingsChangeDropsRecordsTheNewGlobsLeaveOut() async throws {
         let repository = try sampleRepository()
         let first = try await world(repository)
