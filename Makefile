@@ -45,7 +45,9 @@ test: deps
 # Benchmarks in release mode, each printed beside a baseline measured in the same run.
 bench: deps
 	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --product inlet-bench
+	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --product InletGit
 	@mkdir -p $(RELEASE_DIR)/plugins
+	cp $(RELEASE_DIR)/release/libInletGit.so $(RELEASE_DIR)/plugins/libInletGit.so
 	$(CC) $(CFLAGS_PLUGIN) -I Sources/CInletABI/include Plugins/Folder/*.c -o $(RELEASE_DIR)/plugins/libinlet-folder.so
 	$(RELEASE_DIR)/release/inlet-bench --plugins $(RELEASE_DIR)/plugins
 
