@@ -172,7 +172,8 @@ final class GitConnector: Connector {
         let metadata: [String: JSONValue] = [
             "repo": .string(displayURL), "branch": .string(branch), "commit_sha": commit.map(JSONValue.string) ?? .null,
             "files": .int(summary.files), "size": .int(summary.bytes), "included_files": .int(summary.includedFiles),
-            "estimated_tokens": .int(summary.estimatedTokens), "truncated": .bool(summary.truncated),
+            "estimated_tokens": .int(summary.estimatedTokens), "estimated_total_tokens": .int(summary.estimatedTotalTokens),
+            "truncated": .bool(summary.truncated),
             "left_out_files": .int(summary.leftOutFiles), "left_out_bytes": .int(summary.leftOutBytes),
             "languages": .object(Dictionary(uniqueKeysWithValues: summary.languages.map { ($0.0, JSONValue.int($0.1)) })),
         ]

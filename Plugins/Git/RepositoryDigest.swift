@@ -33,6 +33,8 @@ struct RepositoryDigest {
         var largeFiles = 0
         var treeTruncated = false
         var estimatedTokens = 0
+        /// Characters / 4 over every text file under the size limit, digest or not.
+        var estimatedTotalTokens = 0
         var truncated: Bool { leftOutFiles > 0 || treeTruncated }
     }
 
@@ -60,8 +62,14 @@ struct RepositoryDigest {
         body += Array("\n".utf8)
 
         let separator = String(repeating: "=", count: 48)
-        for file in files {
-            if body.count >= budget {
+        var budgetReached = false
+        var textBytes = 0
+        // The root README first, as gitingest does: the best opening for a reader.
+        let ordered = files.filter { Self.isRootReadme($0.path) } + files.filter { !Self.isRootReadme($0.path) }
+        for file in ordered {
+            let binaryByName = FileClassifier.languageAndCategory(path: file.path).category == .binary
+            if file.size <= maxFileSize, !binaryByName { textBytes += file.size }
+            if budgetReached || body.count >= budget {
                 summary.leftOutFiles += 1
                 summary.leftOutBytes += file.size
                 continue
@@ -70,32 +78,41 @@ struct RepositoryDigest {
                 summary.largeFiles += 1
                 continue
             }
-            if FileClassifier.languageAndCategory(path: file.path).category == .binary {
+            if binaryByName {
                 summary.binaryFiles += 1
                 continue
             }
             let content = try read(file.sha, maxFileSize)
             if FileClassifier.isBinary(content[...]) {
                 summary.binaryFiles += 1
+                textBytes -= file.size
                 continue
             }
-            let section = Array("\(separator)\nFILE: \(file.path)\n\(separator)\n".utf8) + content + Array("\n\n".utf8)
-            if body.count + section.count > budget {
-                let kept = Self.cutAtLine(section, to: budget - body.count)
-                body += kept
-                body += Array("\n".utf8)
-                summary.leftOutFiles += 1
-                summary.leftOutBytes += section.count - kept.count
-            } else {
+            let header = Array("\(separator)\nFILE: \(file.path)\n\(separator)\n".utf8)
+            let section = header + content + Array("\n\n".utf8)
+            if body.count + section.count <= budget {
                 body += section
                 summary.includedFiles += 1
+                continue
+            }
+            // The file that crosses the budget is cut at a line (left out whole when not even one
+            // of its lines fits); every later file is left out.
+            budgetReached = true
+            summary.leftOutFiles += 1
+            let kept = Self.cutAtLine(section, to: budget - body.count)
+            if kept.count > header.count {
+                body += kept + Array("\n".utf8)
+                summary.leftOutBytes += section.count - kept.count
+            } else {
+                summary.leftOutBytes += file.size
             }
         }
+        summary.estimatedTotalTokens = textBytes / 4
 
         var notice = ""
         if summary.truncated {
             notice = "\n[Digest truncated at \(Self.limit / 1024) KB: \(summary.leftOutFiles) file(s), "
-                + "\(Self.formatBytes(summary.leftOutBytes)) of text left out"
+                + "\(Self.formatBytes(summary.leftOutBytes)) left out"
                 + (summary.treeTruncated ? "; the directory tree was cut too" : "") + ".]\n"
         }
         summary.estimatedTokens = (body.count + notice.utf8.count) / 4
@@ -108,8 +125,14 @@ struct RepositoryDigest {
         if !summary.languages.isEmpty {
             header += "Languages: " + summary.languages.prefix(12).map { "\($0.0) (\($0.1))" }.joined(separator: ", ") + "\n"
         }
-        header += "Estimated tokens: \(Self.formatTokens(summary.estimatedTokens))\n\n"
+        header += "Estimated tokens: \(Self.formatTokens(summary.estimatedTokens))"
+        if summary.truncated { header += " (about \(Self.formatTokens(summary.estimatedTotalTokens)) for every text file)" }
+        header += "\n\n"
         return (Array(header.utf8) + body + Array(notice.utf8), summary)
+    }
+
+    static func isRootReadme(_ path: String) -> Bool {
+        !path.contains("/") && path.lowercased().hasPrefix("readme")
     }
 
     /// The last path component of a URL or path, without `.git`.

@@ -287,6 +287,29 @@ struct GitConnectorTests {
         await world.instance.destroy()
     }
 
+    @Test func theDigestIsCutAt512KBWithANotice() async throws {
+        let repository = try ScratchRepository()
+        let line = String(repeating: "x", count: 99) + "\n"
+        for index in 0..<8 {
+            try repository.write("part\(index).txt", String(repeating: line, count: 1000))  // 100 KB each
+        }
+        try repository.write("README.md", "# Big\n")
+        try repository.commit("big")
+        let world = try await world(repository)
+        #expect(await world.sync().status == .ok)
+        let digest = try #require(try world.documents()["_digest"])
+        let text = try #require(digest.content)
+        #expect(text.utf8.count <= 512 * 1024)
+        #expect(text.contains("[Digest truncated at 512 KB: "))
+        #expect(text.contains("FILE: README.md"))
+        #expect(text.range(of: "FILE: README.md")!.lowerBound < text.range(of: "FILE: part0.txt")!.lowerBound)
+        #expect(!text.contains("FILE: part7.txt"))
+        #expect(digest.metadata["truncated"] as? Bool == true)
+        #expect((digest.metadata["left_out_files"] as? Int ?? 0) >= 3)
+        #expect(digest.metadata["files"] as? Int == 9)
+        await world.instance.destroy()
+    }
+
     @Test func aDetachedHeadFallsBackToTheOnlyBranch() async throws {
         let repository = try ScratchRepository(branch: "work")
         try repository.write("a.txt", "a\n")
