@@ -5,7 +5,8 @@ import InletPluginKit
 /// process per file.
 final class CatFileBatch {
     private let process: Process
-    private let input: FileHandle
+    private let inputDescriptor: Int32
+    private var inputOpen = true
     private let outputDescriptor: Int32
     /// Read-ahead from git's output: bytes `start..<end` are unread.
     private static let capacity = 256 * 1024
@@ -18,16 +19,26 @@ final class CatFileBatch {
     /// - Throws: ``ConnectorError`` (retry) when git cannot be started.
     init(git: GitCommand) throws {
         process = git.process(["cat-file", "--batch"])
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
+        // Requests travel over a socket, not a pipe: `send(MSG_NOSIGNAL)` turns a git that died
+        // into an error instead of a SIGPIPE that would kill the whole daemon.
+        var sockets: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
+            throw ConnectorError.retry("git: socketpair failed: \(String(cString: strerror(errno)))")
+        }
+        let childInput = FileHandle(fileDescriptor: sockets[1], closeOnDealloc: true)
+        inputDescriptor = sockets[0]
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardInput = childInput
         process.standardOutput = stdout
         process.standardError = stderr
         do {
             try process.run()
         } catch {
+            Foundation.close(sockets[0])
             throw ConnectorError.retry("git: cannot run cat-file: \(error)")
         }
-        input = stdin.fileHandleForWriting
+        // The child has its copy; ours must go, or git would never see the end of its input.
+        try? childInput.close()
         outputDescriptor = stdout.fileHandleForReading.fileDescriptor
         let errorDescriptor = stderr.fileHandleForReading.fileDescriptor
         let sink = stderrSink
@@ -37,7 +48,7 @@ final class CatFileBatch {
             sink.done.leave()
         }.start()
         // Keep the pipes' read ends alive as long as this object (the handles close on deinit).
-        pipes = [stdin, stdout, stderr]
+        pipes = [stdout, stderr]
     }
 
     private var pipes: [Pipe] = []
@@ -61,20 +72,23 @@ final class CatFileBatch {
 
     /// Ends the process (closes its input and waits).
     func close() {
-        try? input.close()
+        if inputOpen {
+            Foundation.close(inputDescriptor)
+            inputOpen = false
+        }
         process.waitUntilExit()
         stderrSink.done.wait()
     }
 
     deinit {
-        if process.isRunning { close() }
+        close()
         storage.deallocate()
     }
 
     private func write(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Foundation.write(input.fileDescriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let written = bytes.withUnsafeBytes { send(inputDescriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             if written < 0 {
                 if errno == EINTR { continue }
                 throw ConnectorError.retry("git cat-file: cannot write: \(String(cString: strerror(errno))); \(stderrText)")
