@@ -91,6 +91,33 @@ struct GitSyncTests {
         #expect((failure["message"] as? String)?.contains("branch 'release' does not exist") == true, "\(failure)")
     }
 
+    @Test func theDaemonQuarantinesTheJobOfAMissingBranch() throws {
+        let world = try world()
+        try world.write("daemon.yaml", """
+            data_dir: ./var
+            plugins: [./plugins]
+            sources:
+              - name: nobranch
+                connector: git
+                schedule: every 1h
+                config: { url: ./repo, branch: release }
+            """)
+        let daemons = DaemonTests()
+        let daemon = try daemons.start(world, config: "daemon.yaml")
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        try daemons.waitUntil("the job is quarantined") {
+            try world.database().read { db in
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE source = 'nobranch' AND state = 'quarantined')") ?? false
+            }
+        }
+        let list = try world.inlet(["quarantine", "list", "-c", "daemon.yaml", "--json"])
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.contains("branch 'release' does not exist"), "\(list.stdout)")
+    }
+
     @Test func validateAcceptsTheConfigAndChecksItAgainstTheSchema() throws {
         let world = try world()
         #expect(try world.inlet(["validate", "--config", "inlet.yaml"]).status == 0)
