@@ -40,6 +40,8 @@ final class CatFileBatch {
         // The child has its copy; ours must go, or git would never see the end of its input.
         try? childInput.close()
         outputDescriptor = stdout.fileHandleForReading.fileDescriptor
+        // A larger pipe lets git run further ahead of the reader (Linux; a failure is harmless).
+        _ = fcntl(outputDescriptor, 1031 /* F_SETPIPE_SZ, not exported by Glibc's module */, 1 << 20)
         let errorDescriptor = stderr.fileHandleForReading.fileDescriptor
         let sink = stderrSink
         sink.done.enter()
@@ -54,24 +56,56 @@ final class CatFileBatch {
     private var pipes: [Pipe] = []
 
     /// A blob's bytes: all of them, or (with `limit`) the first `limit` while the rest is read and
-    /// dropped; `size` is always the whole size.
+    /// dropped; `size` is always the whole size. Only when no ``request(_:)`` answers are pending.
     /// - Throws: ``ConnectorError`` (retry) when the object is missing or git died.
     func read(_ sha: String, limit: Int = .max) throws -> (bytes: [UInt8], size: Int) {
-        try write(Array("\(sha)\n".utf8))
+        precondition(pendingAnswers == 0, "read while requested answers are pending")
+        try sendAll(Array("\(sha)\n".utf8))
+        pendingAnswers += 1
+        return try answer(sha, limit: limit)
+    }
+
+    /// Sends many requests at once from a thread of its own, so git never waits for the next one
+    /// (it inflates the next blob while the caller stores the last); read the answers with
+    /// ``answer(_:limit:)`` in the same order.
+    func request(_ shas: [String]) {
+        guard !shas.isEmpty else { return }
+        pendingAnswers += shas.count
+        let payload = Array((shas.joined(separator: "\n") + "\n").utf8)
+        let descriptor = inputDescriptor
+        let writer = writerDone
+        writer.enter()
+        Thread {
+            // A failed send (git died) shows up on the reading side as an early end of output.
+            _ = try? CatFileBatch.send(payload, to: descriptor)
+            writer.leave()
+        }.start()
+    }
+
+    /// The answer to the next pending request, which must be for `sha`.
+    func answer(_ sha: String, limit: Int = .max) throws -> (bytes: [UInt8], size: Int) {
         let header = try readLine()
         // "<sha> blob <size>" or "<sha> missing"
         let parts = header.split(separator: " ")
-        guard parts.count == 3, let size = Int(parts[2]) else {
+        guard parts.count == 3, parts[0] == sha, let size = Int(parts[2]) else {
             throw ConnectorError.retry("git cat-file: unexpected answer for \(sha): \(header)")
         }
         let kept = try readBytes(min(size, limit))
         if size > kept.count { try skipBytes(size - kept.count) }
         try skipBytes(1)  // the newline after the content
+        pendingAnswers -= 1
         return (kept, size)
     }
 
+    /// Answers requested and not read yet.
+    private var pendingAnswers = 0
+    private let writerDone = DispatchGroup()
+
     /// Ends the process (closes its input and waits).
     func close() {
+        // Answers left unread would keep git (and so the writer thread) blocked forever.
+        if pendingAnswers > 0, process.isRunning { process.terminate() }
+        writerDone.wait()
         if inputOpen {
             Foundation.close(inputDescriptor)
             inputOpen = false
@@ -85,13 +119,21 @@ final class CatFileBatch {
         storage.deallocate()
     }
 
-    private func write(_ bytes: [UInt8]) throws {
+    private func sendAll(_ bytes: [UInt8]) throws {
+        do {
+            try Self.send(bytes, to: inputDescriptor)
+        } catch {
+            throw ConnectorError.retry("git cat-file: cannot write: \(error); \(stderrText)")
+        }
+    }
+
+    private static func send(_ bytes: [UInt8], to descriptor: Int32) throws {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { send(inputDescriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let written = bytes.withUnsafeBytes { Foundation.send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             if written < 0 {
                 if errno == EINTR { continue }
-                throw ConnectorError.retry("git cat-file: cannot write: \(String(cString: strerror(errno))); \(stderrText)")
+                throw ConnectorError.retry(String(cString: strerror(errno)))
             }
             offset += written
         }

@@ -92,18 +92,31 @@ final class GitConnector: Connector {
             guard let path = change.path, settings.filter.accepts(path) || dropUnaccepted else { continue }
             try host.delete(key: path)
         }
+        // First the plan (which blobs to read), then every read requested at once, so git inflates
+        // the next blob while this thread stores the last one.
+        var work: [(entry: TreeEntry, path: String, read: BlobRead)] = []
         for change in changes where change.status != .deleted {
-            try step(&done, total: total, host: host)
-            guard let entry = byPath[change.pathBytes], entry.type == "blob" else { continue }
+            guard let entry = byPath[change.pathBytes], entry.type == "blob" else {
+                try step(&done, total: total, host: host)
+                continue
+            }
             guard let path = entry.path else {
+                try step(&done, total: total, host: host)
                 try host.quarantine(key: GitTree.escaped(entry.pathBytes), error: "git: the path is not valid UTF-8, so it cannot be a key")
                 continue
             }
             guard settings.filter.accepts(path) else {
+                try step(&done, total: total, host: host)
                 if dropUnaccepted { try host.delete(key: path) }
                 continue
             }
-            try emitFile(entry, path: path, commit: commit, branch: branch, reader: reader, host: host)
+            let read: BlobRead = (entry.size ?? 0) > settings.maxFileSize ? .head : host.hasBlob(entry.sha) ? .none : .whole
+            work.append((entry, path, read))
+        }
+        reader.request(work.filter { $0.read != .none }.map(\.entry.sha))
+        for item in work {
+            try step(&done, total: total, host: host)
+            try emitFile(item.entry, path: item.path, read: item.read, commit: commit, branch: branch, reader: reader, host: host)
         }
 
         try emitDigest(branch: branch, commit: commit, listing: listing, reader: reader, host: host)
@@ -124,7 +137,20 @@ final class GitConnector: Connector {
         host.progress(done: done, total: total)
     }
 
-    private func emitFile(_ entry: TreeEntry, path: String, commit: String, branch: String, reader: CatFileBatch, host: InletHost) throws {
+    /// How much of a blob a file needs.
+    enum BlobRead: Equatable {
+        /// Nothing: the sink has the blob; the record refers to it.
+        case none
+        /// The first 8 KB, for the binary test of a file over the size limit.
+        case head
+        /// All of it, for the body.
+        case whole
+    }
+
+    /// Emits one file; its blob's answer (unless `read` is `.none`) is the next one pending.
+    private func emitFile(
+        _ entry: TreeEntry, path: String, read: BlobRead, commit: String, branch: String, reader: CatFileBatch, host: InletHost
+    ) throws {
         let size = entry.size ?? 0
         var metadata: [String: JSONValue] = [
             "repo": .string(displayURL), "branch": .string(branch), "path": .string(path), "commit_sha": .string(commit),
@@ -138,17 +164,18 @@ final class GitConnector: Connector {
             metadata["vendored"] = .bool(classification.isVendored)
             metadata["too_large"] = .bool(tooLarge)
         }
-        if size > settings.maxFileSize {
+        switch read {
+        case .head:
             // One byte past the probe, so a character cut by it is not taken for invalid UTF-8.
-            let (head, _) = try reader.read(entry.sha, limit: FileClassifier.binaryProbeLength + 1)
+            let (head, _) = try reader.answer(entry.sha, limit: FileClassifier.binaryProbeLength + 1)
             describe(FileClassifier.classify(path: path, content: head[...]), tooLarge: true)
             try host.emit(key: path, kind: "file", metadata: metadata)
-        } else if host.hasBlob(entry.sha) {
+        case .none:
             // The sink stores only text bodies (binaries are metadata-only), so a blob it has is text.
             describe(FileClassifier.classify(path: path, content: []), tooLarge: false)
             try host.emit(key: path, kind: "file", metadata: metadata, blobSHA: entry.sha)
-        } else {
-            let (content, _) = try reader.read(entry.sha)
+        case .whole:
+            let (content, _) = try reader.answer(entry.sha)
             let classification = FileClassifier.classify(path: path, content: content[...])
             describe(classification, tooLarge: false)
             if classification.isBinary {
