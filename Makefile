@@ -26,9 +26,11 @@ build: deps
 	$(SWIFT) build
 	@$(MAKE) --no-print-directory plugins
 
+# The C folder connector is built with plain cc; Swift connectors are copied from the Swift build.
 plugins:
 	@mkdir -p $(PLUGIN_DIR)
 	$(CC) $(CFLAGS_PLUGIN) -I Sources/CInletABI/include Plugins/Folder/*.c -o $(PLUGIN_DIR)/libinlet-folder.so
+	cp "$$($(SWIFT) build --show-bin-path)/libInletGit.so" $(PLUGIN_DIR)/libInletGit.so
 
 # Starts the daemon on the default config: it syncs the project's own folder into var/inlet.db
 # at once, then every 5 minutes. Ctrl-C stops it gracefully.
@@ -43,7 +45,9 @@ test: deps
 # Benchmarks in release mode, each printed beside a baseline measured in the same run.
 bench: deps
 	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --product inlet-bench
+	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --product InletGit
 	@mkdir -p $(RELEASE_DIR)/plugins
+	cp $(RELEASE_DIR)/release/libInletGit.so $(RELEASE_DIR)/plugins/libInletGit.so
 	$(CC) $(CFLAGS_PLUGIN) -I Sources/CInletABI/include Plugins/Folder/*.c -o $(RELEASE_DIR)/plugins/libinlet-folder.so
 	$(RELEASE_DIR)/release/inlet-bench --plugins $(RELEASE_DIR)/plugins
 

@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "InletTestPlugin", type: .dynamic, targets: ["InletTestPlugin"]),
         // The README's Swift connector example, built so the tests load exactly what it shows.
         .library(name: "InletExampleGreeter", type: .dynamic, targets: ["InletExampleGreeter"]),
+        // The git connector (`connector: git`); `make plugins` copies it into .build/plugins.
+        .library(name: "InletGit", type: .dynamic, targets: ["InletGit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -69,6 +71,12 @@ let package = Package(
             path: "Examples/SwiftGreeter",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "InletGit",
+            dependencies: ["InletPluginKit"],
+            path: "Plugins/Git",
+            swiftSettings: swiftSettings
+        ),
         // `make bench`: figures printed beside baselines measured in the same run.
         .executableTarget(
             name: "inlet-bench",
@@ -84,6 +92,11 @@ let package = Package(
         .testTarget(
             name: "InletCoreTests",
             dependencies: ["InletCore", "CInletABI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InletPluginKitTests",
+            dependencies: ["InletPluginKit"],
             swiftSettings: swiftSettings
         ),
         // Runs the built `inlet` binary as a user would; checks the database with SQL.

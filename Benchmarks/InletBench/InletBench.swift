@@ -11,13 +11,15 @@ struct InletBench {
         var files = 10_000
         var jobs = 10_000
         var only: String?
+        var repository = "/opt/swift-packages/apple/swift-protobuf.git"
         while let argument = arguments.popFirst() {
             switch argument {
             case "--plugins": pluginFolder = arguments.popFirst() ?? pluginFolder
             case "--files": files = Int(arguments.popFirst() ?? "") ?? files
             case "--jobs": jobs = Int(arguments.popFirst() ?? "") ?? jobs
             case "--only": only = arguments.popFirst()
-            default: fatalError("usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--only folder|queue|e2e1]")
+            case "--repository": repository = arguments.popFirst() ?? repository
+            default: fatalError("usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--only folder|queue|git|e2e1]")
             }
         }
         LoggingSystem.bootstrap { label in
@@ -27,6 +29,7 @@ struct InletBench {
         }
         if only == nil || only == "folder" { try await FolderBenchmark(pluginFolder: pluginFolder, files: files).run() }
         if only == nil || only == "queue" { try await QueueBenchmark(jobs: jobs).run() }
+        if only == nil || only == "git" { try await GitBenchmark(pluginFolder: pluginFolder, repository: repository).run() }
         if only == "e2e1" { try await QueueBenchmark(jobs: jobs, onlyWorkers: 1).run() }
     }
 }
