@@ -157,7 +157,7 @@ struct ConfigLoaderTests {
             "1:10: queue: unknown key 'colour'; allowed keys: max_size, retention, synchronous",
         ])
         #expect(ConfigTestSupport.positionedMessages("zzz: 1\n") == [
-            "1:1: unknown key 'zzz'; allowed keys: data_dir, listen, workers, plugins, shutdown_grace, queue, log, sources, watchdog",
+            "1:1: unknown key 'zzz'; allowed keys: data_dir, listen, workers, plugins, shutdown_grace, queue, log, sources, watchdog, admin",
         ])
     }
 
@@ -293,6 +293,40 @@ struct ConfigLoaderTests {
             "15:25: source 'c': webhook.secrets: list at least one secret",
             "16:43: source 'c': circuit_breaker.failure_threshold: must be at least 1, got -1",
             "16:57: source 'c': circuit_breaker.open_for: must be greater than zero",
+        ])
+    }
+
+    @Test func webhookWithoutSecretIsAnError() {
+        let yaml = """
+            sources:
+              - name: a
+                connector: github
+                webhook: {}
+              - name: b
+                connector: github
+                webhook: { secret: "${HOOK_SECRET:-}" }
+            """
+        #expect(ConfigTestSupport.positionedMessages(yaml) == [
+            "4:14: source 'a': webhook: missing 'secret' (or 'secrets' to accept several)",
+            "7:24: source 'b': webhook.secret: must not be empty",
+        ])
+    }
+
+    @Test func adminToken() throws {
+        let config = try ConfigLoader.load(
+            yaml: "admin: { token: \"${INLET_ADMIN_TOKEN}\" }\n", file: "/i.yaml", environment: ["INLET_ADMIN_TOKEN": "t0ken"])
+        #expect(config.admin == InletConfig.Admin(token: "t0ken"))
+        let absent = try ConfigLoader.load(yaml: "workers: 1\n", file: "/i.yaml", environment: [:])
+        #expect(absent.admin == nil)
+        #expect(ConfigTestSupport.positionedMessages("admin: {}\n") == [
+            "1:8: admin: missing 'token' (remove the admin block to disable the admin API)",
+        ])
+        #expect(ConfigTestSupport.positionedMessages("admin: { token: \"${T:-}\" }\n") == [
+            "1:17: admin.token: must not be empty",
+        ])
+        #expect(ConfigTestSupport.positionedMessages("admin: { tokn: x }\n") == [
+            "1:8: admin: missing 'token' (remove the admin block to disable the admin API)",
+            "1:10: admin: unknown key 'tokn'; did you mean 'token'?",
         ])
     }
 

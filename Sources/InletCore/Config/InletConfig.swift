@@ -119,6 +119,17 @@ package struct InletConfig: Sendable, Hashable {
         }
     }
 
+    /// The admin API's settings (`admin`).
+    package struct Admin: Sendable, Hashable {
+        /// The bearer token every `/v1` request must carry (`token`).
+        package var token: String
+
+        /// Creates admin settings.
+        package init(token: String) {
+            self.token = token
+        }
+    }
+
     /// The config file, as the user named it; error messages use it.
     package var file: String
     /// Where the database and blobs live (`data_dir`), absolute.
@@ -137,6 +148,8 @@ package struct InletConfig: Sendable, Hashable {
     package var watchdog = Watchdog()
     /// Logging (`log`).
     package var log: Log
+    /// The admin API under `/v1`; nil (no `admin:` block) disables it.
+    package var admin: Admin?
     /// The sources, in file order, with unique names (`sources`).
     package var sources: [SourceConfig]
 
