@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // THE contract between the host and every connector. C only.
@@ -47,10 +50,29 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The HTTP surface: webhooks, /health, /metrics and the admin API, on Hummingbird.
+        .target(
+            name: "InletHTTP",
+            dependencies: [
+                "InletCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "inlet",
             dependencies: [
                 "InletCore",
+                "InletHTTP",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,6 +106,24 @@ let package = Package(
         .testTarget(
             name: "InletCoreTests",
             dependencies: ["InletCore", "CInletABI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InletHTTPTests",
+            dependencies: [
+                "InletHTTP",
+                "InletCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            // Real GitHub payloads (from GitHub's docs via octokit/webhooks), read by path.
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         // Runs the built `inlet` binary as a user would; checks the database with SQL.
