@@ -122,7 +122,7 @@ struct ConfigLoaderTests {
         #expect(ConfigTestSupport.positionedMessages(yaml) == [
             "2:1: unknown key 'sourcs'; did you mean 'sources'?",
             "3:10: workers: must be at least 1, got 0",
-            "4:9: listen: port 70000 out of range 1-65535",
+            "4:9: listen: port 70000 out of range 0-65535",
             "6:13: queue.max_size: expected an integer, got 'many'",
             "7:14: queue.retention: invalid duration '7x': unknown unit 'x' (use ms, s, m, h or d)",
             "9:10: log.level: unknown level 'verbose'; expected one of trace, debug, info, notice, warning, error, critical",
@@ -340,9 +340,8 @@ struct ConfigLoaderTests {
         #expect(ConfigTestSupport.positionedMessages("listen: ':8080'\n") == [
             "1:9: listen: missing host in ':8080' (use 0.0.0.0:PORT to listen on all interfaces)"
         ])
-        #expect(ConfigTestSupport.positionedMessages("listen: localhost:0\n") == [
-            "1:9: listen: port 0 out of range 1-65535"
-        ])
+        let any = try ConfigLoader.load(yaml: "listen: 127.0.0.1:0\n", file: "/i.yaml", environment: [:])
+        #expect(any.listen == InletConfig.ListenAddress(host: "127.0.0.1", port: 0))
         #expect(ConfigTestSupport.positionedMessages("listen: localhost:http\n") == [
             "1:9: listen: invalid port 'http' in 'localhost:http'"
         ])

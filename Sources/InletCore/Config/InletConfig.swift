@@ -7,7 +7,7 @@ package struct InletConfig: Sendable, Hashable {
     package struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         /// Host name or IP address; IPv6 without brackets.
         package var host: String
-        /// 1...65535.
+        /// 0...65535; 0 lets the system pick a free port.
         package var port: Int
 
         /// Creates an address.
@@ -41,8 +41,10 @@ package struct InletConfig: Sendable, Hashable {
             guard let port = Int(portText) else {
                 throw ConfigValueError("invalid port '\(portText)' in '\(text)'")
             }
-            guard (1...65_535).contains(port) else {
-                throw ConfigValueError("port \(port) out of range 1-65535")
+            // 0 asks the system for a free port (tests, several daemons on one machine); the
+            // daemon logs the port it got.
+            guard (0...65_535).contains(port) else {
+                throw ConfigValueError("port \(port) out of range 0-65535")
             }
             self.init(host: String(host), port: port)
         }
