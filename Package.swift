@@ -129,7 +129,10 @@ let package = Package(
         // Runs the built `inlet` binary as a user would; checks the database with SQL.
         .testTarget(
             name: "InletIntegrationTests",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]
