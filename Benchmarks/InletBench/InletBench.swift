@@ -11,13 +11,15 @@ struct InletBench {
         var files = 10_000
         var jobs = 10_000
         var only: String?
+        var seconds = 10
         while let argument = arguments.popFirst() {
             switch argument {
             case "--plugins": pluginFolder = arguments.popFirst() ?? pluginFolder
             case "--files": files = Int(arguments.popFirst() ?? "") ?? files
             case "--jobs": jobs = Int(arguments.popFirst() ?? "") ?? jobs
             case "--only": only = arguments.popFirst()
-            default: fatalError("usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--only folder|queue]")
+            case "--seconds": seconds = Int(arguments.popFirst() ?? "") ?? seconds
+            default: fatalError("usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--seconds N] [--only folder|queue|webhooks]")
             }
         }
         LoggingSystem.bootstrap { label in
@@ -27,6 +29,7 @@ struct InletBench {
         }
         if only == nil || only == "folder" { try await FolderBenchmark(pluginFolder: pluginFolder, files: files).run() }
         if only == nil || only == "queue" { try await QueueBenchmark(jobs: jobs).run() }
+        if only == nil || only == "webhooks" { try await WebhookBenchmark(seconds: seconds).run() }
     }
 }
 
