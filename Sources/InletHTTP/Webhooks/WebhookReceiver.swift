@@ -85,7 +85,7 @@ package struct WebhookReceiver: Sendable {
         guard contentType.hasPrefix("application/json") else {
             throw APIError(.badRequest, code: "bad_request", "content type '\(contentType)' is not application/json: set the webhook's content type to application/json")
         }
-        guard (try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])) is [String: Any] else {
+        guard JSONObjectValidator.isObject(body) else {
             throw APIError(.badRequest, code: "bad_request", "the body is not a JSON object")
         }
         if eventName == "ping" {
