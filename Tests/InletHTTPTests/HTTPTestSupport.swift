@@ -99,7 +99,7 @@ extension HTTPFields {
             .contentType: "application/json",
             HTTPField.Name("X-GitHub-Event")!: event,
             HTTPField.Name("X-GitHub-Delivery")!: delivery,
-            .userAgent: "GitHub-Hookshot/044aadd",
+            .userAgent: #"GitHub-Hookshot/044aadd (test "quoted" \ back)"#,
         ]
         if let secret { fields[HTTPField.Name("X-Hub-Signature-256")!] = WebhookSignature.sign(body, secret: secret) }
         return fields

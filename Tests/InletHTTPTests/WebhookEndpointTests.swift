@@ -29,7 +29,11 @@ struct WebhookEndpointTests {
                 #expect(stored.deliveryID == delivery)
                 #expect(stored.event == event)
                 #expect(stored.body == body)
-                #expect(stored.headers.contains("\"x-github-event\":\"\(event)\""))
+                let headers = try #require(try JSONSerialization.jsonObject(with: Data(stored.headers.utf8)) as? [String: String])
+                #expect(headers["x-github-event"] == event)
+                #expect(headers["x-github-delivery"] == delivery)
+                #expect(headers["user-agent"] == #"GitHub-Hookshot/044aadd (test "quoted" \ back)"#)
+                #expect(headers["content-type"] == "application/json")
                 #expect(stored.jobID == job.id)
             }
         }
