@@ -44,6 +44,7 @@ test: deps
 
 # Benchmarks in release mode, each printed beside a baseline measured in the same run.
 bench: deps
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES=wrk   # the webhook benchmark's load generator
 	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --product inlet-bench
 	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --product InletGit
 	@mkdir -p $(RELEASE_DIR)/plugins

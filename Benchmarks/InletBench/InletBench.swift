@@ -12,6 +12,7 @@ struct InletBench {
         var jobs = 10_000
         var only: String?
         var repository = "/opt/swift-packages/apple/swift-protobuf.git"
+        var seconds = 10
         while let argument = arguments.popFirst() {
             switch argument {
             case "--plugins": pluginFolder = arguments.popFirst() ?? pluginFolder
@@ -19,7 +20,10 @@ struct InletBench {
             case "--jobs": jobs = Int(arguments.popFirst() ?? "") ?? jobs
             case "--only": only = arguments.popFirst()
             case "--repository": repository = arguments.popFirst() ?? repository
-            default: fatalError("usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--only folder|queue|git|e2e1]")
+            case "--seconds": seconds = Int(arguments.popFirst() ?? "") ?? seconds
+            default:
+                fatalError(
+                    "usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--seconds N] [--only folder|queue|git|webhooks|e2e1]")
             }
         }
         LoggingSystem.bootstrap { label in
@@ -30,6 +34,7 @@ struct InletBench {
         if only == nil || only == "folder" { try await FolderBenchmark(pluginFolder: pluginFolder, files: files).run() }
         if only == nil || only == "queue" { try await QueueBenchmark(jobs: jobs).run() }
         if only == nil || only == "git" { try await GitBenchmark(pluginFolder: pluginFolder, repository: repository).run() }
+        if only == nil || only == "webhooks" { try await WebhookBenchmark(seconds: seconds).run() }
         if only == "e2e1" { try await QueueBenchmark(jobs: jobs, onlyWorkers: 1).run() }
     }
 }

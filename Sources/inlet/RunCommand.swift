@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import InletCore
+import InletHTTP
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 /// `inlet run`: the daemon.
@@ -15,6 +18,10 @@ struct RunCommand: AsyncParsableCommand {
             SIGTERM/SIGINT stop leasing, let running jobs finish within shutdown_grace, give the \
             rest back and exit 0. SIGHUP re-reads the config; a bad one is refused and the old \
             one keeps running. One daemon per data_dir (a lock file enforces it).
+
+            The HTTP server listens on `listen` (default 127.0.0.1:8080): POST \
+            /webhooks/SOURCE (signed GitHub deliveries, stored before the answer), GET /health, \
+            GET /metrics (Prometheus) and, with admin.token set, the admin API under /v1.
             """
     )
 
@@ -41,6 +48,9 @@ struct RunCommand: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+        // Every metric goes to one Prometheus registry, which GET /metrics renders.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let configured = ConfiguredSources(config: config)
         for failure in configured.catalog.failures { logger.warning("\(failure)") }
         for problem in configured.problems { logger.error("\(problem)") }
@@ -56,6 +66,14 @@ struct RunCommand: AsyncParsableCommand {
             shutdownGrace: config.shutdownGrace, clock: clock, logger: logger)
         let scheduler = SchedulerService(config: config, queue: queue, database: database, clock: clock, logger: logger)
         let maintenance = QueueMaintenance(queue: queue, retention: config.queue.retention, clock: clock, logger: logger)
+        let live = LiveConfig(config)
+        let surface = HTTPSurface(
+            config: live, queue: queue, committer: GroupCommitter(database: database), registry: registry,
+            runtime: { await orchestrator.snapshot() }, wakeup: wakeup, logger: logger)
+        let listen = config.listen
+        let server = surface.application(listen: listen) { port in
+            logger.notice("HTTP server listening on \(listen.host):\(port)")
+        }
         let configPath = options.configPath
         let reload = ReloadService(logger: logger) {
             let fresh: InletConfig
@@ -70,6 +88,10 @@ struct RunCommand: AsyncParsableCommand {
             if !reconfigured.problems.isEmpty { return reconfigured.problems.map(\.description) }
             await orchestrator.reload(reconfigured)
             scheduler.reload(fresh)
+            if fresh.listen != live.config.listen {
+                logger.warning("listen changed to \(fresh.listen): takes effect at the next restart")
+            }
+            live.update(fresh)
             return []
         }
 
@@ -80,6 +102,7 @@ struct RunCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: pool), .init(service: scheduler), .init(service: maintenance), .init(service: reload),
+                    .init(service: server),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

@@ -45,6 +45,7 @@ struct DaemonTests {
         let count = 3000
         try world.write("inlet.yaml", """
             data_dir: ./var
+            listen: 127.0.0.1:0
             workers: 2
             sources:
               - name: seq
@@ -99,6 +100,7 @@ struct DaemonTests {
         let world = try InletWorld()
         try world.write("inlet.yaml", """
             data_dir: ./var
+            listen: 127.0.0.1:0
             shutdown_grace: 300ms
             sources:
               - name: slow
@@ -137,7 +139,7 @@ struct DaemonTests {
                 config: { records: [{ key: "\(name)-1", content: "x" }] }
             """
         }
-        try world.write("inlet.yaml", "data_dir: ./var\nsources:\n" + source("first"))
+        try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\nsources:\n" + source("first"))
         let daemon = try start(world)
         defer {
             daemon.terminate()
@@ -147,17 +149,17 @@ struct DaemonTests {
             try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'first'") == 1 }
         }
         // A bad config is refused with its errors; the old one keeps running.
-        try world.write("inlet.yaml", "data_dir: ./var\nworkers: many\nsources:\n" + source("first"))
+        try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\nworkers: many\nsources:\n" + source("first"))
         kill(daemon.processIdentifier, SIGHUP)
         try waitUntil("the reload is refused") {
             try String(contentsOfFile: world.path("daemon.log"), encoding: .utf8).contains("the running config stays in force")
         }
         let log = try String(contentsOfFile: world.path("daemon.log"), encoding: .utf8)
-        #expect(log.contains("inlet.yaml:2:10"))
+        #expect(log.contains("inlet.yaml:3:10"))
         #expect(daemon.isRunning)
 
         // A good config adds a source without a restart.
-        try world.write("inlet.yaml", "data_dir: ./var\nsources:\n" + source("first") + "\n" + source("second"))
+        try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\nsources:\n" + source("first") + "\n" + source("second"))
         kill(daemon.processIdentifier, SIGHUP)
         try waitUntil("second syncs") {
             try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'second'") == 1 }
@@ -167,7 +169,7 @@ struct DaemonTests {
 
     @Test func aSecondDaemonOnTheSameDataDirIsRefused() throws {
         let world = try InletWorld()
-        try world.write("inlet.yaml", "data_dir: ./var\n")
+        try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\n")
         let first = try start(world)
         defer {
             first.terminate()

@@ -9,7 +9,7 @@ import Yams
 /// against the config file's folder.
 package enum ConfigLoader {
     static let topLevelKeys = [
-        "data_dir", "listen", "workers", "plugins", "shutdown_grace", "queue", "log", "sources", "watchdog",
+        "data_dir", "listen", "workers", "plugins", "shutdown_grace", "queue", "log", "sources", "watchdog", "admin",
     ]
 
     /// Reads and loads the config file at `path`.
@@ -127,6 +127,13 @@ package enum ConfigLoader {
         if let node = top["log"], let log = reader.mapping(node, label: "log", allowedKeys: ["level"]) {
             if let node = log["level"], let level = reader.value(node, label: "log.level", expected: "a log level", logLevel) {
                 config.log.level = level
+            }
+        }
+        if let node = top["admin"], let admin = reader.mapping(node, label: "admin", allowedKeys: ["token"]) {
+            if let node = admin["token"] {
+                if let token = reader.string(node, label: "admin.token") { config.admin = InletConfig.Admin(token: token) }
+            } else {
+                reader.report(.missingKey, "admin: missing 'token' (remove the admin block to disable the admin API)", at: node)
             }
         }
         if let node = top["sources"] {

@@ -7,7 +7,7 @@ package struct InletConfig: Sendable, Hashable {
     package struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         /// Host name or IP address; IPv6 without brackets.
         package var host: String
-        /// 1...65535.
+        /// 0...65535; 0 lets the system pick a free port.
         package var port: Int
 
         /// Creates an address.
@@ -41,8 +41,10 @@ package struct InletConfig: Sendable, Hashable {
             guard let port = Int(portText) else {
                 throw ConfigValueError("invalid port '\(portText)' in '\(text)'")
             }
-            guard (1...65_535).contains(port) else {
-                throw ConfigValueError("port \(port) out of range 1-65535")
+            // 0 asks the system for a free port (tests, several daemons on one machine); the
+            // daemon logs the port it got.
+            guard (0...65_535).contains(port) else {
+                throw ConfigValueError("port \(port) out of range 0-65535")
             }
             self.init(host: String(host), port: port)
         }
@@ -119,6 +121,17 @@ package struct InletConfig: Sendable, Hashable {
         }
     }
 
+    /// The admin API's settings (`admin`).
+    package struct Admin: Sendable, Hashable {
+        /// The bearer token every `/v1` request must carry (`token`).
+        package var token: String
+
+        /// Creates admin settings.
+        package init(token: String) {
+            self.token = token
+        }
+    }
+
     /// The config file, as the user named it; error messages use it.
     package var file: String
     /// Where the database and blobs live (`data_dir`), absolute.
@@ -137,6 +150,8 @@ package struct InletConfig: Sendable, Hashable {
     package var watchdog = Watchdog()
     /// Logging (`log`).
     package var log: Log
+    /// The admin API under `/v1`; nil (no `admin:` block) disables it.
+    package var admin: Admin?
     /// The sources, in file order, with unique names (`sources`).
     package var sources: [SourceConfig]
 

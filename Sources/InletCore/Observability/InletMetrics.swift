@@ -49,4 +49,10 @@ package enum InletMetrics {
             Gauge(label: "inlet_quarantined", dimensions: [("source", source)]).record(count)
         }
     }
+
+    /// Webhook requests to a configured source: `inlet_webhooks_total{source,event,outcome}`
+    /// (`event` is `unverified` before the signature checked out).
+    package static func webhook(source: String, event: String, outcome: String) {
+        Counter(label: "inlet_webhooks_total", dimensions: [("source", source), ("event", event), ("outcome", outcome)]).increment()
+    }
 }

@@ -26,7 +26,8 @@ package struct JobRunner: Sendable {
         self.logger = logger
         self.leaseDuration = leaseDuration
         self.watchdog = watchdog
-        self.group = GroupCommitter(database: queue.database)
+        // Workers block on their own writes anyway (leases): the first finishing job leads.
+        self.group = GroupCommitter(database: queue.database, leaderCommits: true)
     }
 
     /// How a run ended, for the breaker, the watchdog and metrics.

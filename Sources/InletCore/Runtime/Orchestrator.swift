@@ -253,6 +253,15 @@ package actor Orchestrator {
         package var stuckCalls: Int
         package var disabledReason: String?
         package var loadError: String?
+
+        package init(name: String, running: Int, breaker: String, stuckCalls: Int, disabledReason: String?, loadError: String?) {
+            self.name = name
+            self.running = running
+            self.breaker = breaker
+            self.stuckCalls = stuckCalls
+            self.disabledReason = disabledReason
+            self.loadError = loadError
+        }
     }
 
     package func snapshot() -> [SourceSnapshot] {

@@ -5,8 +5,8 @@ import Synchronization
 /// Group commit: the transactions that finish jobs share one SQLite transaction (one WAL append,
 /// one commit) when they arrive together, each inside its own savepoint so one failing job rolls
 /// back alone. A caller resumes only after the shared transaction has committed, so durability
-/// is the same as one transaction per job. The first writer of a burst commits for all of them
-/// on its own thread (leader-based group commit: no extra thread hop when there is no contention).
+/// is the same as one transaction per job. Job completions use leader-based group commit (the
+/// first writer of a burst commits for all on its own thread: no hop without contention).
 package final class GroupCommitter: Sendable {
     private struct Item {
         let apply: @Sendable (Database) throws -> Void
@@ -22,10 +22,14 @@ package final class GroupCommitter: Sendable {
     private let state = Mutex(State())
     /// Most items per shared transaction, so one commit never holds the write lock for long.
     private let maxBatch: Int
+    /// True: the first writer of a burst commits on its own thread. False: a plugin-pool thread
+    /// does, so callers on the cooperative pool (HTTP handlers) never block on SQLite.
+    private let leaderCommits: Bool
 
-    package init(database: InletDatabase, maxBatch: Int = 256) {
+    package init(database: InletDatabase, maxBatch: Int = 256, leaderCommits: Bool = false) {
         self.database = database
         self.maxBatch = maxBatch
+        self.leaderCommits = leaderCommits
     }
 
     /// Runs `work` in a savepoint of the next shared transaction and returns its result once
@@ -46,9 +50,11 @@ package final class GroupCommitter: Sendable {
                 state.draining = true
                 return true
             }
-            // The first caller leads: it commits on its own thread what has queued up, including
-            // what others add meanwhile (a short SQLite write, like a lease), and wakes them.
-            if startDrain { drain() }
+            // With `leaderCommits`, the first caller commits on its own thread what has queued up,
+            // including what others add meanwhile, and wakes them; else a plugin-pool thread does.
+            if startDrain {
+                if leaderCommits { drain() } else { PluginThread.pool.submit { self.drain() } }
+            }
         }
         if let error { throw error }
         return try result.withLock { $0! }.get()

@@ -1,0 +1,150 @@
+import Foundation
+import Hummingbird
+import InletCore
+import InletHTTP
+import Logging
+import Prometheus
+
+/// Signed GitHub push deliveries (a real payload of a few KB) through `POST /webhooks/{source}`,
+/// stored durably with their jobs, beside a plain Hummingbird route answering a constant, both
+/// loaded by wrk on loopback in the same run.
+struct WebhookBenchmark {
+    let seconds: Int
+    let connections = 32
+
+    struct Figures {
+        var requestsPerSecond: Double
+        var p50: String
+        var p99: String
+        var non2xx: Int
+    }
+
+    func run() async throws {
+        guard let wrk = Self.which("wrk") else {
+            print("webhooks: skipped: wrk not found (apt-get install wrk)")
+            return
+        }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-bench-http-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let secret = "bench secret"
+        let config = try ConfigLoader.load(yaml: """
+            queue: { max_size: 100000000 }
+            sources:
+              - name: acme
+                connector: github
+                webhook: { secret: "\(secret)" }
+            """, file: root + "/inlet.yaml", environment: [:])
+        let database = try InletDatabase(dataDirectory: root)
+        let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
+        var logger = Logger(label: "inlet-bench")
+        // Cancelling the servers at the end logs errors that mean nothing here.
+        logger.logLevel = .critical
+        let surface = HTTPSurface(
+            config: LiveConfig(config), queue: queue, committer: GroupCommitter(database: database),
+            registry: PrometheusCollectorRegistry(), logger: logger)
+
+        let payload = try Data(contentsOf: URL(fileURLWithPath: Self.repositoryRoot + "/Tests/InletHTTPTests/Fixtures/github/push.json"))
+        try payload.write(to: URL(fileURLWithPath: root + "/body.json"))
+        let signature = WebhookSignature.sign(Array(payload), secret: secret)
+        let script = """
+            local f = io.open("\(root)/body.json", "rb")
+            wrk.method = "POST"
+            wrk.body = f:read("*a")
+            f:close()
+            wrk.headers["Content-Type"] = "application/json"
+            wrk.headers["X-GitHub-Event"] = "push"
+            wrk.headers["X-Hub-Signature-256"] = "\(signature)"
+            local run = tostring(os.time()) .. "-" .. tostring(math.random(1, 1000000000))
+            local counter = 0
+            request = function()
+              counter = counter + 1
+              wrk.headers["X-GitHub-Delivery"] = run .. "-" .. counter
+              return wrk.format()
+            end
+            """
+        try script.write(toFile: root + "/post.lua", atomically: true, encoding: .utf8)
+        // The same request as a `ping`: verified and parsed but not stored, to split the cost.
+        try script.replacingOccurrences(of: #""X-GitHub-Event"] = "push""#, with: #""X-GitHub-Event"] = "ping""#)
+            .write(toFile: root + "/ping.lua", atomically: true, encoding: .utf8)
+
+        let plainRouter = Router()
+        plainRouter.post("plain") { _, _ in "ok" }
+        let (ports, continuation) = AsyncStream.makeStream(of: (String, Int).self)
+        let webhookApp = surface.application(listen: .init(host: "127.0.0.1", port: 0)) { continuation.yield(("webhook", $0)) }
+        let plainApp = Application(
+            router: plainRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield(("plain", $0.localAddress?.port ?? 0)) }, logger: logger)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await webhookApp.runService(gracefulShutdownSignals: []) }
+            group.addTask { try await plainApp.runService(gracefulShutdownSignals: []) }
+            var found: [String: Int] = [:]
+            for await (name, port) in ports {
+                found[name] = port
+                if found.count == 2 { break }
+            }
+            let webhookURL = "http://127.0.0.1:\(found["webhook"]!)/webhooks/acme"
+            let plainURL = "http://127.0.0.1:\(found["plain"]!)/plain"
+            let script = root + "/post.lua"
+            print("webhooks: signed \(payload.count)-byte push deliveries, wrk -t1, \(seconds)s per run, loopback")
+            for (label, connections) in [("saturation, \(connections) connections", connections), ("light load, 1 connection", 1)] {
+                let plain = try await Self.offPool { try Self.wrk(wrk, url: plainURL, script: script, connections: connections, seconds: seconds) }
+                let hooks = try await Self.offPool { try Self.wrk(wrk, url: webhookURL, script: script, connections: connections, seconds: seconds) }
+                let ping = try await Self.offPool { try Self.wrk(wrk, url: webhookURL, script: root + "/ping.lua", connections: connections, seconds: seconds) }
+                let ratio = hooks.requestsPerSecond / max(plain.requestsPerSecond, 1) * 100
+                print(String(format: "  %@: webhooks %.0f req/s (p50 %@, p99 %@), plain route %.0f req/s (p50 %@, p99 %@): %.0f%%",
+                             label, hooks.requestsPerSecond, hooks.p50, hooks.p99, plain.requestsPerSecond, plain.p50, plain.p99, ratio))
+                print(String(format: "    (verified and parsed, not stored: %.0f req/s, p50 %@, p99 %@)", ping.requestsPerSecond, ping.p50, ping.p99))
+                if hooks.non2xx > 0 { print("  warning: \(hooks.non2xx) webhook answers were not 2xx") }
+            }
+            let (stored, withJob) = try await database.pool.read { db in
+                (try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_deliveries") ?? 0,
+                 try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_deliveries d JOIN jobs j ON j.id = d.job_id") ?? 0)
+            }
+            print("  stored deliveries: \(stored), \(withJob) with their job")
+            group.cancelAll()
+        }
+    }
+
+    static func wrk(_ wrk: String, url: String, script: String, connections: Int, seconds: Int) throws -> Figures {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: wrk)
+        process.arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script, url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        func field(_ prefix: String) -> String? {
+            output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                .first { $0.hasPrefix(prefix) }?.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces)
+        }
+        let non2xx = field("Non-2xx or 3xx responses:").flatMap { Int($0) } ?? 0
+        return Figures(
+            requestsPerSecond: field("Requests/sec:").flatMap(Double.init) ?? 0, p50: field("50%") ?? "?", p99: field("99%") ?? "?",
+            non2xx: non2xx)
+    }
+
+    /// Runs blocking `work` on a thread of its own: the servers under test need every thread of
+    /// the cooperative pool (two on this machine).
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
+
+    static func which(_ name: String) -> String? {
+        for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let path = "\(folder)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    static var repositoryRoot: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }
+}

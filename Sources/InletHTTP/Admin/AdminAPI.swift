@@ -1,0 +1,201 @@
+import Foundation
+import Hummingbird
+import InletCore
+
+/// The admin API under `/v1`, behind a bearer token: jobs, on-demand syncs, quarantine.
+package struct AdminAPI: Sendable {
+    let config: LiveConfig
+    let queue: JobQueue
+    let quarantine: QuarantineStore
+    let wakeup: Wakeup?
+
+    func register(on router: Router<some RequestContext>) {
+        let v1 = router.group("v1").add(middleware: BearerTokenMiddleware(config: config))
+        v1.get("jobs") { request, _ in try listJobs(request) }
+        v1.get("jobs/:id") { _, context in try showJob(id(context)) }
+        v1.post("sources/:name/sync") { _, context in try sync(context.parameters.get("name") ?? "") }
+        v1.get("quarantine") { request, _ in try listQuarantine(request) }
+        v1.post("quarantine/:id/retry") { _, context in try retryQuarantined(id(context)) }
+        v1.delete("quarantine/:id") { _, context in try dropQuarantined(id(context)) }
+    }
+
+    // MARK: - Jobs
+
+    func listJobs(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        var state: JobState?
+        if let text = query["state"].map(String.init) {
+            guard let parsed = JobState(rawValue: text) else {
+                let states = JobState.allCases.map(\.rawValue).joined(separator: ", ")
+                throw APIError(.badRequest, code: "bad_request", "unknown state '\(text)'; expected one of \(states)")
+            }
+            state = parsed
+        }
+        var limit = 100
+        if let text = query["limit"].map(String.init) {
+            guard let parsed = Int(text), (1...1000).contains(parsed) else {
+                throw APIError(.badRequest, code: "bad_request", "limit must be an integer from 1 to 1000, got '\(text)'")
+            }
+            limit = parsed
+        }
+        let jobs = try queue.list(state: state, source: query["source"].map(String.init), limit: limit)
+        return JSONBody.response(["jobs": jobs.map(JobView.init)])
+    }
+
+    func showJob(_ id: Int64) throws -> Response {
+        guard let job = try queue.job(id: id) else { throw APIError(.notFound, code: "not_found", "no job \(id)") }
+        return JSONBody.response(JobView(job))
+    }
+
+    /// Enqueues a sync (coalesced with one already queued, by its unique key `sync:<name>`).
+    func sync(_ name: String) throws -> Response {
+        guard let source = config.config.source(named: name) else {
+            throw APIError(.notFound, code: "not_found", "no source '\(name)' in the config")
+        }
+        let outcome = try queue.enqueue(
+            JobRequest(source: name, priority: JobPriority.manual, uniqueKey: JobRequest.syncKey(source: name),
+                       maxAttempts: source.retry.maxAttempts))
+        switch outcome {
+        case .enqueued(let id):
+            wakeup?.signal()
+            return JSONBody.response(SyncAnswer(jobID: id, coalesced: false), status: .accepted)
+        case .coalesced(let id):
+            InletMetrics.coalesced(source: name)
+            return JSONBody.response(SyncAnswer(jobID: id, coalesced: true), status: .accepted)
+        case .full:
+            throw APIError(
+                .tooManyRequests, code: "queue_full", "the job queue holds queue.max_size jobs; retry later",
+                headers: [.retryAfter: "\(WebhookReceiver.retryAfterSeconds)"])
+        }
+    }
+
+    struct SyncAnswer: Encodable {
+        var jobID: Int64
+        var coalesced: Bool
+        enum CodingKeys: String, CodingKey { case jobID = "job_id", coalesced }
+    }
+
+    // MARK: - Quarantine
+
+    func listQuarantine(_ request: Request) throws -> Response {
+        let entries = try quarantine.list(source: request.uri.queryParameters["source"].map(String.init))
+        return JSONBody.response(["entries": entries.map(QuarantineView.init)])
+    }
+
+    func retryQuarantined(_ id: Int64) throws -> Response {
+        do {
+            let source = try quarantine.entry(id: id).flatMap { config.config.source(named: $0.source) }
+            let outcome = try quarantine.retry(id: id, maxAttempts: source?.retry.maxAttempts ?? 5)
+            wakeup?.signal()
+            switch outcome {
+            case .jobRequeued(let job):
+                return JSONBody.response(SyncAnswer(jobID: job, coalesced: false), status: .accepted)
+            case .syncEnqueued(let enqueued):
+                if case .coalesced = enqueued { InletMetrics.coalesced(source: source?.name ?? "") }
+                let coalesced = if case .coalesced = enqueued { true } else { false }
+                return JSONBody.response(SyncAnswer(jobID: enqueued.jobID ?? 0, coalesced: coalesced), status: .accepted)
+            }
+        } catch let error as JobQueueError {
+            throw Self.apiError(error)
+        }
+    }
+
+    func dropQuarantined(_ id: Int64) throws -> Response {
+        do {
+            try quarantine.drop(id: id)
+            return Response(status: .noContent)
+        } catch let error as JobQueueError {
+            throw Self.apiError(error)
+        }
+    }
+
+    // MARK: - Helpers
+
+    func id(_ context: some RequestContext) throws -> Int64 {
+        let text = context.parameters.get("id") ?? ""
+        guard let id = Int64(text) else { throw APIError(.badRequest, code: "bad_request", "'\(text)' is not an id") }
+        return id
+    }
+
+    static func apiError(_ error: JobQueueError) -> APIError {
+        switch error.code {
+        case .notFound: APIError(.notFound, code: "not_found", error.message)
+        case .invalidState: APIError(.conflict, code: "invalid_state", error.message)
+        case .full:
+            APIError(.tooManyRequests, code: "queue_full", error.message, headers: [.retryAfter: "\(WebhookReceiver.retryAfterSeconds)"])
+        default: APIError(.internalServerError, code: "internal", error.message)
+        }
+    }
+}
+
+/// A job as the admin API shows it.
+struct JobView: Encodable {
+    var id: Int64
+    var source: String
+    var kind: String
+    var args: String
+    var priority: Int
+    var state: String
+    var attempts: Int
+    var maxAttempts: Int
+    var runAt: Date
+    var uniqueKey: String?
+    var coalesced: Int
+    var lastError: String?
+    var createdAt: Date
+    var updatedAt: Date
+    var startedAt: Date?
+    var finishedAt: Date?
+
+    init(_ job: Job) {
+        id = job.id
+        source = job.source
+        kind = job.kind
+        args = job.args
+        priority = job.priority
+        state = job.state.rawValue
+        attempts = job.attempts
+        maxAttempts = job.maxAttempts
+        runAt = job.runAt
+        uniqueKey = job.uniqueKey
+        coalesced = job.coalesced
+        lastError = job.lastError
+        createdAt = job.createdAt
+        updatedAt = job.updatedAt
+        startedAt = job.startedAt
+        finishedAt = job.finishedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, source, kind, args, priority, state, attempts, maxAttempts = "max_attempts", runAt = "run_at"
+        case uniqueKey = "unique_key", coalesced, lastError = "last_error", createdAt = "created_at", updatedAt = "updated_at"
+        case startedAt = "started_at", finishedAt = "finished_at"
+    }
+}
+
+/// A quarantine entry as the admin API shows it (the bytes by size only).
+struct QuarantineView: Encodable {
+    var id: Int64
+    var source: String
+    var kind: String
+    var key: String
+    var error: String
+    var size: Int?
+    var jobID: Int64?
+    var createdAt: String
+
+    init(_ entry: QuarantineStore.Entry) {
+        id = entry.id
+        source = entry.source
+        kind = entry.kind
+        key = entry.key
+        error = entry.error
+        size = entry.bytes?.count
+        jobID = entry.jobID
+        createdAt = entry.createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, source, kind, key, error, size, jobID = "job_id", createdAt = "created_at"
+    }
+}

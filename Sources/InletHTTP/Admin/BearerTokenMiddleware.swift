@@ -1,0 +1,33 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Guards the admin API: 404 while no `admin.token` is configured (the API is off), 401 without
+/// `Authorization: Bearer <token>`. The token is read per request, so a reload changes it.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let config: LiveConfig
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token = config.config.admin?.token else {
+            throw APIError(.notFound, code: "admin_disabled", "the admin API is disabled: set admin.token in the config")
+        }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            Self.constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(token.utf8))
+        else {
+            throw APIError(
+                .unauthorized, code: "unauthorized", "missing or wrong bearer token",
+                headers: [.wwwAuthenticate: #"Bearer realm="inlet""#])
+        }
+        return try await next(request, context)
+    }
+
+    /// Compares digests, so neither the length nor the first differing byte shows in the timing.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let left = Array(SHA256.hash(data: a))
+        let right = Array(SHA256.hash(data: b))
+        var difference: UInt8 = 0
+        for index in left.indices { difference |= left[index] ^ right[index] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import InletCore
+import Logging
+import Prometheus
+
+/// The daemon's HTTP surface: `POST /webhooks/{source}`, `GET /health`, `GET /metrics` and the
+/// admin API under `/v1`, on one Hummingbird server.
+package struct HTTPSurface: Sendable {
+    package let config: LiveConfig
+    package let queue: JobQueue
+    package let committer: GroupCommitter
+    package let registry: PrometheusCollectorRegistry
+    package let stats: WebhookStats
+    let runtime: (@Sendable () async -> [Orchestrator.SourceSnapshot])?
+    let wakeup: Wakeup?
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - runtime: the orchestrator's live view of its sources, for `/health`.
+    ///   - wakeup: signalled when a request adds a job, so an idle worker leases it at once.
+    package init(
+        config: LiveConfig, queue: JobQueue, committer: GroupCommitter, registry: PrometheusCollectorRegistry,
+        runtime: (@Sendable () async -> [Orchestrator.SourceSnapshot])? = nil, wakeup: Wakeup? = nil, logger: Logger
+    ) {
+        self.config = config
+        self.queue = queue
+        self.committer = committer
+        self.registry = registry
+        self.stats = WebhookStats()
+        self.runtime = runtime
+        self.wakeup = wakeup
+        self.logger = logger
+    }
+
+    /// Every route.
+    package func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        let receiver = WebhookReceiver(config: config, queue: queue, committer: committer, stats: stats, wakeup: wakeup, logger: logger)
+        router.post("webhooks/:source") { request, context in try await receiver.handle(request, context: context) }
+        let health = HealthEndpoint(
+            config: config, queue: queue, statusStore: SourceStatusStore(database: queue.database), stats: stats, runtime: runtime)
+        router.get("health") { request, context in try await health.handle(request, context: context) }
+        let metrics = MetricsEndpoint(
+            registry: registry, queue: queue, quarantine: QuarantineStore(database: queue.database, queue: queue), logger: logger)
+        router.get("metrics") { request, context in try await metrics.handle(request, context: context) }
+        AdminAPI(config: config, queue: queue, quarantine: QuarantineStore(database: queue.database, queue: queue), wakeup: wakeup)
+            .register(on: router)
+        return router
+    }
+
+    /// The server, a `Service` for the daemon's `ServiceGroup` (graceful shutdown stops it).
+    /// - Parameter onServerRunning: called with the bound port (useful with port 0).
+    package func application(
+        listen: InletConfig.ListenAddress, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "inlet"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
+            logger: logger)
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import InletCore
+import Logging
+import Metrics
+
+/// `POST /webhooks/{source}`: verifies a GitHub delivery, stores it with its job (group commit:
+/// durable before the answer), and answers within milliseconds.
+package struct WebhookReceiver: Sendable {
+    /// GitHub never sends more (its own cap); larger bodies are refused while they stream in.
+    package static let maxBodySize = 25 * 1024 * 1024
+    /// How long a client should wait after a 429 (queue full).
+    package static let retryAfterSeconds = 30
+    /// The request headers kept with a delivery (lowercase), for the connector.
+    static let keptHeaders = [
+        "x-github-event", "x-github-delivery", "x-github-hook-id", "x-github-hook-installation-target-type",
+        "x-github-hook-installation-target-id", "content-type", "user-agent",
+    ]
+
+    let config: LiveConfig
+    let queue: JobQueue
+    let committer: GroupCommitter
+    let stats: WebhookStats
+    let wakeup: Wakeup?
+    let logger: Logger
+
+    package init(config: LiveConfig, queue: JobQueue, committer: GroupCommitter, stats: WebhookStats, wakeup: Wakeup?, logger: Logger) {
+        self.config = config
+        self.queue = queue
+        self.committer = committer
+        self.stats = stats
+        self.wakeup = wakeup
+        self.logger = logger
+    }
+
+    /// Outcomes as counted in `inlet_webhooks_total{outcome}`.
+    enum Outcome: String {
+        case accepted, duplicate, ping, unauthorized, tooLarge = "too_large", badRequest = "bad_request"
+        case queueFull = "queue_full", error
+    }
+
+    func handle(_ request: Request, context: some RequestContext) async throws -> Response {
+        let name = context.parameters.get("source") ?? ""
+        guard let source = config.config.source(named: name), let webhook = source.webhook else {
+            // No metric or stats: the label would be whatever a stranger typed.
+            throw APIError(.notFound, code: "not_found", "no source '\(name)' takes webhooks")
+        }
+        stats.record(source: name) { $0.received += 1 }
+        // Until the signature checks out the event name is a stranger's text: not a label.
+        var event = "unverified"
+        do {
+            let response = try await receive(request, source: source, secrets: webhook.secrets, event: &event)
+            return response
+        } catch let error as APIError {
+            record(source: name, event: event, outcome: Self.outcome(of: error))
+            throw error
+        } catch {
+            record(source: name, event: event, outcome: .error)
+            logger.error("webhook for '\(name)' failed: \(error)")
+            throw APIError(.internalServerError, code: "internal", "the delivery could not be stored; send it again")
+        }
+    }
+
+    private func receive(_ request: Request, source: SourceConfig, secrets: [String], event: inout String) async throws -> Response {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > Self.maxBodySize {
+            throw Self.tooLarge
+        }
+        guard let signature = request.headers[Self.signatureHeader] else {
+            throw APIError(.unauthorized, code: "unauthorized", "missing X-Hub-Signature-256")
+        }
+        let body = try await Self.collect(request.body, upTo: Self.maxBodySize)
+        guard WebhookSignature.isValid(signature, body: body, secrets: secrets) else {
+            throw APIError(.unauthorized, code: "unauthorized", "X-Hub-Signature-256 does not match the body under any configured secret")
+        }
+        guard let eventName = request.headers[Self.eventHeader], !eventName.isEmpty else {
+            throw APIError(.badRequest, code: "bad_request", "missing X-GitHub-Event")
+        }
+        event = Self.label(eventName)
+        guard let deliveryID = request.headers[Self.deliveryHeader], !deliveryID.isEmpty, deliveryID.utf8.count <= 200 else {
+            throw APIError(.badRequest, code: "bad_request", "missing or overlong X-GitHub-Delivery")
+        }
+        let contentType = request.headers[.contentType]?.lowercased() ?? "application/json"
+        guard contentType.hasPrefix("application/json") else {
+            throw APIError(.badRequest, code: "bad_request", "content type '\(contentType)' is not application/json: set the webhook's content type to application/json")
+        }
+        guard JSONObjectValidator.isObject(body) else {
+            throw APIError(.badRequest, code: "bad_request", "the body is not a JSON object")
+        }
+        if eventName == "ping" {
+            record(source: source.name, event: event, outcome: .ping)
+            return Self.json(#"{"status":"pong"}"#, status: .ok)
+        }
+
+        // Hand-written JSON on the hot path: JSONEncoder cost more than the HMAC.
+        var headerJSON = "{"
+        for (name, field) in Self.keptHeaderFields {
+            guard let value = request.headers[field] else { continue }
+            if headerJSON.utf8.count > 1 { headerJSON += "," }
+            headerJSON += "\"\(name)\":\"\(Self.escaped(value))\""
+        }
+        headerJSON += "}"
+        let headers = headerJSON
+        let queue = self.queue
+        let maxAttempts = source.retry.maxAttempts
+        let sourceName = source.name
+        let outcome = try await committer.write { db in
+            try WebhookDelivery.store(
+                source: sourceName, deliveryID: deliveryID, event: eventName, headers: headers, body: body,
+                maxAttempts: maxAttempts, queue: queue, now: Date(), in: db)
+        }
+        switch outcome {
+        case .queued(let deliveryRow, let jobID):
+            record(source: source.name, event: event, outcome: .accepted)
+            stats.record(source: source.name) { $0.queued += 1 }
+            wakeup?.signal()
+            logger.debug("webhook '\(eventName)' for '\(source.name)' stored", metadata: ["delivery": "\(deliveryID)", "job": "\(jobID)"])
+            return Self.json(#"{"delivery":\#(deliveryRow),"job_id":\#(jobID)}"#, status: .accepted)
+        case .duplicate(let jobID):
+            record(source: source.name, event: event, outcome: .duplicate)
+            return Self.json(#"{"duplicate":true,"job_id":\#(jobID.map(String.init) ?? "null")}"#, status: .ok)
+        case .full:
+            throw APIError(
+                .tooManyRequests, code: "queue_full", "the job queue holds queue.max_size jobs; retry later",
+                headers: [.retryAfter: "\(Self.retryAfterSeconds)"])
+        }
+    }
+
+    static let keptHeaderFields = keptHeaders.map { ($0, HTTPField.Name($0)!) }
+
+    static func json(_ text: String, status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// `text` as the inside of a JSON string.
+    static func escaped(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let control where control.value < 0x20: out += String(format: "\\u%04x", control.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// Collects a request body, refusing it as soon as it grows past `limit` (a lying or absent
+    /// Content-Length does not get us to buffer more).
+    static func collect(_ body: RequestBody, upTo limit: Int) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await chunk in body {
+            guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        return bytes
+    }
+
+    static let tooLarge = APIError(.contentTooLarge, code: "too_large", "the body is over 25 MB, GitHub's own limit")
+    static let signatureHeader = HTTPField.Name("X-Hub-Signature-256")!
+    static let eventHeader = HTTPField.Name("X-GitHub-Event")!
+    static let deliveryHeader = HTTPField.Name("X-GitHub-Delivery")!
+
+    /// An event name as a metric label: GitHub's names are short lowercase words.
+    static func label(_ event: String) -> String {
+        let ok = event.utf8.count <= 64 && event.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }
+        return ok ? event : "other"
+    }
+
+    private static func outcome(of error: APIError) -> Outcome {
+        switch error.status {
+        case .unauthorized: .unauthorized
+        case .contentTooLarge: .tooLarge
+        case .badRequest: .badRequest
+        case .tooManyRequests: .queueFull
+        default: .error
+        }
+    }
+
+    private func record(source: String, event: String, outcome: Outcome) {
+        InletMetrics.webhook(source: source, event: event, outcome: outcome.rawValue)
+        switch outcome {
+        case .accepted, .duplicate, .ping: break
+        default: stats.record(source: source) { $0.errors += 1 }
+        }
+    }
+}

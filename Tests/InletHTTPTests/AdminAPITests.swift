@@ -1,0 +1,129 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import InletCore
+import InletHTTP
+import Testing
+
+@Suite("Admin API /v1")
+struct AdminAPITests {
+    static let auth: HTTPFields = [.authorization: "Bearer t0ken"]
+
+    static func errorCode(_ response: TestResponse) -> String? {
+        (response.body.json["error"] as? [String: Any])?["code"] as? String
+    }
+
+    @Test func refusesWithoutTheToken() async throws {
+        let harness = try HTTPHarness()
+        try await harness.application.test(.router) { client in
+            for headers: HTTPFields in [[:], [.authorization: "Bearer nope"], [.authorization: "t0ken"], [.authorization: "Basic dDBrZW4="]] {
+                for (method, uri) in [(HTTPRequest.Method.get, "/v1/jobs"), (.post, "/v1/sources/plain/sync"), (.delete, "/v1/quarantine/1")] {
+                    try await client.execute(uri: uri, method: method, headers: headers) { response in
+                        #expect(response.status == .unauthorized)
+                        #expect(Self.errorCode(response) == "unauthorized")
+                        #expect(response.headers[.wwwAuthenticate] == #"Bearer realm="inlet""#)
+                    }
+                }
+            }
+        }
+        #expect(try harness.count("jobs") == 0)
+    }
+
+    @Test func disabledWithoutAToken() async throws {
+        let harness = try HTTPHarness(yaml: HTTPHarness.yaml(admin: nil))
+        try await harness.application.test(.router) { client in
+            try await client.execute(uri: "/v1/jobs", method: .get, headers: Self.auth) { response in
+                #expect(response.status == .notFound)
+                #expect(Self.errorCode(response) == "admin_disabled")
+            }
+        }
+    }
+
+    @Test func syncEnqueuesThenCoalesces() async throws {
+        let harness = try HTTPHarness()
+        try await harness.application.test(.router) { client in
+            let first = try await client.execute(uri: "/v1/sources/plain/sync", method: .post, headers: Self.auth)
+            #expect(first.status == .accepted)
+            #expect(first.body.json["coalesced"] as? Bool == false)
+            let id = try #require((first.body.json["job_id"] as? NSNumber)?.int64Value)
+            let job = try #require(try harness.queue.job(id: id))
+            #expect(job.uniqueKey == "sync:plain" && job.priority == 3 && job.kind == "sync")
+            let second = try await client.execute(uri: "/v1/sources/plain/sync", method: .post, headers: Self.auth)
+            #expect(second.status == .accepted)
+            #expect(second.body.json["coalesced"] as? Bool == true)
+            #expect((second.body.json["job_id"] as? NSNumber)?.int64Value == id)
+            let unknown = try await client.execute(uri: "/v1/sources/nope/sync", method: .post, headers: Self.auth)
+            #expect(unknown.status == .notFound && Self.errorCode(unknown) == "not_found")
+        }
+        #expect(try harness.count("jobs") == 1)
+    }
+
+    @Test func listsAndShowsJobsWithFilters() async throws {
+        let harness = try HTTPHarness()
+        let a = try #require(try harness.queue.enqueue(JobRequest(source: "plain")).jobID)
+        let b = try #require(try harness.queue.enqueue(JobRequest(source: "acme", kind: "webhook")).jobID)
+        _ = try harness.queue.cancel(id: a)
+        try await harness.application.test(.router) { client in
+            func ids(_ query: String) async throws -> [Int64] {
+                let response = try await client.execute(uri: "/v1/jobs\(query)", method: .get, headers: Self.auth)
+                #expect(response.status == .ok)
+                return (response.body.json["jobs"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? NSNumber)?.int64Value }
+            }
+            #expect(try await ids("") == [b, a])
+            #expect(try await ids("?source=acme") == [b])
+            #expect(try await ids("?state=queued") == [b])
+            #expect(try await ids("?limit=1") == [b])
+            let bad = try await client.execute(uri: "/v1/jobs?state=sleeping", method: .get, headers: Self.auth)
+            #expect(bad.status == .badRequest && Self.errorCode(bad) == "bad_request")
+            let badLimit = try await client.execute(uri: "/v1/jobs?limit=0", method: .get, headers: Self.auth)
+            #expect(badLimit.status == .badRequest)
+
+            let shown = try await client.execute(uri: "/v1/jobs/\(b)", method: .get, headers: Self.auth)
+            #expect(shown.status == .ok)
+            #expect(shown.body.json["kind"] as? String == "webhook")
+            #expect(shown.body.json["state"] as? String == "queued")
+            let missing = try await client.execute(uri: "/v1/jobs/999", method: .get, headers: Self.auth)
+            #expect(missing.status == .notFound && Self.errorCode(missing) == "not_found")
+            let notID = try await client.execute(uri: "/v1/jobs/abc", method: .get, headers: Self.auth)
+            #expect(notID.status == .badRequest)
+        }
+    }
+
+    @Test func quarantineListRetryAndDrop() async throws {
+        let harness = try HTTPHarness()
+        let poisoned = try #require(try harness.queue.enqueue(JobRequest(source: "plain")).jobID)
+        try await harness.database.pool.write { db in
+            try harness.queue.markQuarantined(jobID: poisoned, leaseID: nil, error: "boom", now: Date(), in: db)
+            try db.execute(sql: """
+                INSERT INTO quarantine (source, kind, key, error, bytes, created_at) VALUES ('acme', 'item', 'a.txt', 'bad', x'0102', 'now')
+                """)
+        }
+        try await harness.application.test(.router) { client in
+            let list = try await client.execute(uri: "/v1/quarantine", method: .get, headers: Self.auth)
+            #expect(list.status == .ok)
+            let entries = list.body.json["entries"] as? [[String: Any]] ?? []
+            #expect(entries.count == 2)
+            let jobEntry = try #require(entries.first { $0["kind"] as? String == "job" })
+            let itemEntry = try #require(entries.first { $0["kind"] as? String == "item" })
+            #expect(itemEntry["size"] as? Int == 2)
+            let jobEntryID = try #require((jobEntry["id"] as? NSNumber)?.int64Value)
+            let itemEntryID = try #require((itemEntry["id"] as? NSNumber)?.int64Value)
+
+            let retried = try await client.execute(uri: "/v1/quarantine/\(jobEntryID)/retry", method: .post, headers: Self.auth)
+            #expect(retried.status == .accepted)
+            #expect((retried.body.json["job_id"] as? NSNumber)?.int64Value == poisoned)
+            #expect(try harness.queue.job(id: poisoned)?.state == .queued)
+            #expect(try harness.queue.job(id: poisoned)?.attempts == 0)
+
+            let dropped = try await client.execute(uri: "/v1/quarantine/\(itemEntryID)", method: .delete, headers: Self.auth)
+            #expect(dropped.status == .noContent)
+            let again = try await client.execute(uri: "/v1/quarantine/\(itemEntryID)", method: .delete, headers: Self.auth)
+            #expect(again.status == .notFound && Self.errorCode(again) == "not_found")
+            let retryMissing = try await client.execute(uri: "/v1/quarantine/999/retry", method: .post, headers: Self.auth)
+            #expect(retryMissing.status == .notFound)
+        }
+        #expect(try harness.count("quarantine") == 0)
+    }
+}
