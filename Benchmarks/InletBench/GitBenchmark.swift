@@ -8,20 +8,20 @@ import Logging
 struct GitBenchmark {
     let pluginFolder: String
     let repository: String
-    let repetitions = 3
+    let repetitions = Bench.repetitions
 
     func run() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-bench-git-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         // A bare clone of our own, so every contender reads the same packed objects.
-        try shell("git clone -q --bare --no-hardlinks '\(repository)' '\(root)/source.git'")
-        let files = Int(try shell("git --git-dir='\(root)/source.git' ls-tree -r HEAD | wc -l").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        try Bench.shell("git clone -q --bare --no-hardlinks '\(repository)' '\(root)/source.git'")
+        let files = Int(try Bench.shell("git --git-dir='\(root)/source.git' ls-tree -r HEAD | wc -l").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         let plugin = try PluginLibrary.load(path: pluginFolder + "/libInletGit.so")
         print("Git connector: \(repository), \(files) files at HEAD (\(plugin.path))")
 
-        let floor = try median {
-            try shell("git --git-dir='\(root)/source.git' ls-tree -r HEAD | awk '$2 == \"blob\" {print $3}' | git --git-dir='\(root)/source.git' cat-file --batch > /dev/null")
+        let floor = try Bench.median {
+            try Bench.shell("git --git-dir='\(root)/source.git' ls-tree -r HEAD | awk '$2 == \"blob\" {print $3}' | git --git-dir='\(root)/source.git' cat-file --batch > /dev/null")
         }
         var cold: [Duration] = []
         var warmMirror: [Duration] = []
@@ -34,28 +34,28 @@ struct GitBenchmark {
             let instance = try await ConnectorInstance.create(
                 plugin: plugin, source: "bench", configJSON: config, dataDirectory: data, configDirectory: root, logger: Logger(label: "bench"))
             let runner = SyncRunner(database: database, logger: Logger(label: "bench"))
-            cold.append(try await timed { try expectOK(await runner.run(instance: instance), written: files + 1) })
-            unchanged.append(try await timed { try expectOK(await runner.run(instance: instance), written: 0) })
+            cold.append(try await Bench.timed { try expectOK(await runner.run(instance: instance), written: files + 1) })
+            unchanged.append(try await Bench.timed { try expectOK(await runner.run(instance: instance), written: 0) })
             await instance.destroy()
             // The mirror in place, an empty database: reading and storing every blob.
             let fresh = try InletDatabase(path: root + "/db-warm-\(round)/inlet.db")
             let again = try await ConnectorInstance.create(
                 plugin: plugin, source: "bench", configJSON: config, dataDirectory: data, configDirectory: root, logger: Logger(label: "bench"))
             let freshRunner = SyncRunner(database: fresh, logger: Logger(label: "bench"))
-            warmMirror.append(try await timed { try expectOK(await freshRunner.run(instance: again), written: files + 1) })
+            warmMirror.append(try await Bench.timed { try expectOK(await freshRunner.run(instance: again), written: files + 1) })
             await again.destroy()
         }
-        report("git cat-file --batch (floor)", floor, against: floor)
-        report("inlet sync, cold (clone included)", cold.sorted()[repetitions / 2], against: floor)
-        report("inlet sync, mirror present", warmMirror.sorted()[repetitions / 2], against: floor)
-        report("inlet sync, unchanged", unchanged.sorted()[repetitions / 2], against: floor)
+        Bench.report("git cat-file --batch (floor)", floor, against: floor, of: "the floor")
+        Bench.report("inlet sync, cold (clone included)", Bench.median(cold), against: floor, of: "the floor")
+        Bench.report("inlet sync, mirror present", Bench.median(warmMirror), against: floor, of: "the floor")
+        Bench.report("inlet sync, unchanged", Bench.median(unchanged), against: floor, of: "the floor")
 
         // The peer: gitingest (pip install gitingest==0.3.1) on a checkout of the same commit.
-        if (try? shell("command -v gitingest")) != nil {
-            try shell("git clone -q '\(root)/source.git' '\(root)/checkout'")
-            let peer = try median { try shell("cd '\(root)' && gitingest ./checkout -o '\(root)/digest.txt' > /dev/null 2>&1") }
-            report("gitingest 0.3.1 (peer)", peer, against: floor)
-            print(String(format: "  inlet sync (mirror present) is %.1fx faster than gitingest", peer.seconds / warmMirror.sorted()[repetitions / 2].seconds))
+        if (try? Bench.shell("command -v gitingest")) != nil {
+            try Bench.shell("git clone -q '\(root)/source.git' '\(root)/checkout'")
+            let peer = try Bench.median { try Bench.shell("cd '\(root)' && gitingest ./checkout -o '\(root)/digest.txt' > /dev/null 2>&1") }
+            Bench.report("gitingest 0.3.1 (peer)", peer, against: floor, of: "the floor")
+            print(String(format: "  inlet sync (mirror present) is %.1fx faster than gitingest", peer.seconds / Bench.median(warmMirror).seconds))
         } else {
             print("  gitingest: not installed (pip install gitingest==0.3.1); peer not measured")
         }
@@ -67,34 +67,7 @@ struct GitBenchmark {
         }
     }
 
-    private func report(_ name: String, _ value: Duration, against baseline: Duration) {
-        let padded = name.padding(toLength: 36, withPad: " ", startingAt: 0)
-        print("  \(padded) \(String(format: "%8.1f ms", value.seconds * 1000))   \(String(format: "%6.2fx", value.seconds / baseline.seconds)) of the floor")
-    }
 
-    private func median(_ body: () throws -> Void) throws -> Duration {
-        var samples: [Duration] = []
-        for _ in 0..<repetitions { samples.append(try ContinuousClock().measure(body)) }
-        return samples.sorted()[repetitions / 2]
-    }
 
-    private func timed(_ body: () async throws -> Void) async throws -> Duration {
-        let start = ContinuousClock.now
-        try await body()
-        return ContinuousClock.now - start
-    }
 
-    @discardableResult
-    private func shell(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchError("failed: \(command)") }
-        return String(decoding: data, as: UTF8.self)
-    }
 }

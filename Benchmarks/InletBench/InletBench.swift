@@ -43,7 +43,7 @@ struct InletBench {
 struct FolderBenchmark {
     let pluginFolder: String
     let files: Int
-    let repetitions = 3
+    let repetitions = Bench.repetitions
 
     func run() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-bench-\(UUID().uuidString)").path
@@ -54,9 +54,9 @@ struct FolderBenchmark {
         print("Folder connector: \(files) small files (\(plugin.path))")
 
         // Warm the page cache once so every contender reads from memory.
-        _ = try shell("find \(tree) -type f -exec cat {} + > /dev/null")
+        _ = try Bench.shell("find \(tree) -type f -exec cat {} + > /dev/null")
 
-        let baseline = try median { _ = try shell("find \(tree) -type f -exec sha1sum {} + > /dev/null") }
+        let baseline = try Bench.median { _ = try Bench.shell("find \(tree) -type f -exec sha1sum {} + > /dev/null") }
         var cold: [Duration] = []
         var unchanged: [Duration] = []
         for round in 0..<repetitions {
@@ -65,17 +65,17 @@ struct FolderBenchmark {
                 plugin: plugin, source: "bench", configJSON: #"{"path": "\#(tree)"}"#,
                 dataDirectory: root + "/data", configDirectory: root, logger: Logger(label: "bench"))
             let runner = SyncRunner(database: database, logger: Logger(label: "bench"))
-            let first = try await timed { let r = await runner.run(instance: instance); try expectOK(r, written: files) }
+            let first = try await Bench.timed { let r = await runner.run(instance: instance); try expectOK(r, written: files) }
             cold.append(first)
-            let second = try await timed { let r = await runner.run(instance: instance); try expectOK(r, written: 0) }
+            let second = try await Bench.timed { let r = await runner.run(instance: instance); try expectOK(r, written: 0) }
             unchanged.append(second)
             await instance.destroy()
         }
-        let coldMedian = cold.sorted()[repetitions / 2]
-        let unchangedMedian = unchanged.sorted()[repetitions / 2]
-        report("find -exec sha1sum (baseline)", baseline, against: baseline)
-        report("inlet sync, cold", coldMedian, against: baseline)
-        report("inlet sync, unchanged", unchangedMedian, against: baseline)
+        let coldMedian = Bench.median(cold)
+        let unchangedMedian = Bench.median(unchanged)
+        Bench.report("find -exec sha1sum (baseline)", baseline, against: baseline)
+        Bench.report("inlet sync, cold", coldMedian, against: baseline)
+        Bench.report("inlet sync, unchanged", unchangedMedian, against: baseline)
     }
 
     private func makeTree(at tree: String) throws {
@@ -97,37 +97,8 @@ struct FolderBenchmark {
         }
     }
 
-    private func report(_ name: String, _ value: Duration, against baseline: Duration) {
-        let ratio = value.seconds / baseline.seconds
-        let padded = name.padding(toLength: 34, withPad: " ", startingAt: 0)
-        print("  \(padded) \(String(format: "%8.1f ms", value.seconds * 1000))   \(String(format: "%6.2fx", ratio)) of baseline")
-    }
 
-    private func median(_ body: () throws -> Void) throws -> Duration {
-        var samples: [Duration] = []
-        for _ in 0..<repetitions { samples.append(try ContinuousClock().measure(body)) }
-        return samples.sorted()[repetitions / 2]
-    }
 
-    private func timed(_ body: () async throws -> Void) async throws -> Duration {
-        let start = ContinuousClock.now
-        try await body()
-        return ContinuousClock.now - start
-    }
 
-    @discardableResult
-    private func shell(_ command: String) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchError("failed: \(command)") }
-        return process.terminationStatus
-    }
 }
 
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

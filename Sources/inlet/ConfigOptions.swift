@@ -36,6 +36,17 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
+/// Opens (creating if needed) the config's database with its durability setting.
+/// - Throws: `ExitCode(1)` after saying why it cannot be opened.
+func openDatabase(_ config: InletConfig) throws -> InletDatabase {
+    do {
+        return try InletDatabase(dataDirectory: config.dataDirectory, synchronous: config.queue.synchronous)
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(1)
+    }
+}
+
 /// Writes a line to standard error.
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))

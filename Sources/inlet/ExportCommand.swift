@@ -26,7 +26,7 @@ struct ExportCommand: AsyncParsableCommand {
         if let source, !config.sources.contains(where: { $0.name == source }) {
             printError("warning: source '\(source)' is not in \(config.file); exporting what the database holds for it")
         }
-        let database = try InletDatabase(dataDirectory: config.dataDirectory)
+        let database = try openDatabase(config)
         var buffer = Data()
         let stdout = FileHandle.standardOutput
         try JSONLinesExport(database: database).run(

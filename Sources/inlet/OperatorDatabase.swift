@@ -30,14 +30,7 @@ struct OperatorDatabase {
     /// - Throws: `ExitCode(1)` (after saying why) when the file exists but does not open.
     static func openIfPresent(_ config: InletConfig) throws -> OperatorDatabase? {
         guard FileManager.default.fileExists(atPath: path(of: config)) else { return nil }
-        do {
-            return OperatorDatabase(
-                config: config,
-                database: try InletDatabase(dataDirectory: config.dataDirectory, synchronous: config.queue.synchronous))
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
+        return OperatorDatabase(config: config, database: try openDatabase(config))
     }
 
     /// Opens the config's database.

@@ -41,13 +41,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
 
-        let database: InletDatabase
-        do {
-            database = try InletDatabase(dataDirectory: config.dataDirectory, synchronous: config.queue.synchronous)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
+        let database = try openDatabase(config)
         // Every metric goes to one Prometheus registry, which GET /metrics renders.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -81,13 +81,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
 
-        let database: InletDatabase
-        do {
-            database = try InletDatabase(dataDirectory: config.dataDirectory, synchronous: config.queue.synchronous)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
+        let database = try openDatabase(config)
         let runner = SyncRunner(database: database, logger: logger)
         let live = LiveCall()
         let interrupt = InterruptHandler(live: live)
@@ -125,7 +119,7 @@ struct SyncCommand: AsyncParsableCommand {
 extension SyncCommand {
     /// Queues a sync job per source for the running daemon (coalesced with one already queued).
     func handOverToDaemon(_ sources: [SourceConfig], config: InletConfig) throws {
-        let database = try InletDatabase(dataDirectory: config.dataDirectory, synchronous: config.queue.synchronous)
+        let database = try openDatabase(config)
         let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
         var queued: [[String: Any]] = []
         var failed = false
