@@ -58,7 +58,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
 
         let sources = ConfiguredSources(config: config)
-        let problems = sources.problems.filter { problem in chosen.contains { problem.message.hasPrefix("source '\($0.name)'") } }
+        let problems = chosen.flatMap { sources.problems(of: $0.name) }
         if !problems.isEmpty {
             for problem in problems { printError("error: \(problem)") }
             throw ExitCode(2)

@@ -6,6 +6,8 @@ import Logging
 package struct ConfiguredSources: Sendable {
     /// A problem tied to a place in the config file.
     package struct Problem: Sendable, CustomStringConvertible {
+        /// The source it concerns.
+        package var source: String
         package var location: ConfigLocation
         package var message: String
         package var description: String { "\(location): \(message)" }
@@ -29,15 +31,18 @@ package struct ConfiguredSources: Sendable {
                 plugins[source.name] = plugin
                 if let schema = plugin.configSchema {
                     for error in ConfigSchemaValidator.validate(source.config, schema: schema, source: source.name, file: config.file) {
-                        problems.append(Problem(location: error.location, message: error.message))
+                        problems.append(Problem(source: source.name, location: error.location, message: error.message))
                     }
                 }
             } catch {
                 let location = source.pluginPath == nil ? source.connectorLocation : source.location
-                problems.append(Problem(location: location, message: "source '\(source.name)': \(error.description)"))
+                problems.append(Problem(source: source.name, location: location, message: "source '\(source.name)': \(error.description)"))
             }
         }
     }
+
+    /// The problems of one source.
+    package func problems(of source: String) -> [Problem] { problems.filter { $0.source == source } }
 
     /// The folder where a source's connector may keep files (`data_dir/sources/NAME`).
     package func dataDirectory(of source: SourceConfig) -> String {
@@ -53,7 +58,7 @@ package struct ConfiguredSources: Sendable {
     /// - Throws: ``PluginError`` when the source has no plugin or its `create` fails.
     package func instantiate(_ source: SourceConfig, logger: Logger) async throws(PluginError) -> ConnectorInstance {
         guard let plugin = plugins[source.name] else {
-            let reason = problems.first { $0.message.hasPrefix("source '\(source.name)'") }?.message
+            let reason = problems(of: source.name).first?.message
             throw PluginError(.unknownConnector, path: "", reason ?? "source '\(source.name)' has no plugin")
         }
         return try await ConnectorInstance.create(

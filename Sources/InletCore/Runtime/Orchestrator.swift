@@ -54,7 +54,7 @@ package actor Orchestrator {
                 failureThreshold: source.circuitBreaker.failureThreshold, openFor: source.circuitBreaker.openFor, persisted: persisted)
         }
         var runtime = SourceRuntime(config: source, plugin: configured.plugins[source.name], breaker: breaker)
-        let problems = configured.problems.filter { $0.message.hasPrefix("source '\(source.name)'") }
+        let problems = configured.problems(of: source.name)
         if !problems.isEmpty {
             runtime.loadError = problems.map(\.description).joined(separator: "; ")
             logger.error("source '\(source.name)' cannot run: \(runtime.loadError!)")
