@@ -169,6 +169,19 @@ extension JobQueue {
                         lease.jobID, lease.leaseID])
     }
 
+    /// Carries out a retry policy's verdict on a failed attempt: back to the queue after its
+    /// delay, or to quarantine. (`complete` is the caller's business: it commits work first.)
+    package func markFailedAttempt(_ lease: Lease, decision: RetryDecision, lastError: String?, now: Date, in db: Database) throws {
+        switch decision {
+        case .complete:
+            preconditionFailure("a completed job is marked succeeded, not failed")
+        case .retryAfter(let delay, let countsAsAttempt):
+            try markRetry(lease, runAt: now.addingTimeInterval(delay.seconds), error: lastError, countsAsAttempt: countsAsAttempt, now: now, in: db)
+        case .quarantine(let reason):
+            try markQuarantined(jobID: lease.jobID, leaseID: lease.leaseID, error: reason, now: now, in: db)
+        }
+    }
+
     /// Moves a job to quarantine, with a quarantine row that says why.
     package func markQuarantined(jobID: Int64, leaseID: Int64?, error: String, now: Date, in db: Database) throws {
         let time = now.timeIntervalSince1970

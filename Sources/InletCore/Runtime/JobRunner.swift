@@ -208,12 +208,8 @@ package struct JobRunner: Sendable {
                     try Self.enqueueFollowUps(applied.followUps, source: job.source, policy: policy, queue: queue, now: now, in: db)
                     try queue.markSucceeded(lease, now: now, in: db)
                     counts = applied.counts
-                case .retryAfter(let delay, let countsAsAttempt):
-                    try queue.markRetry(
-                        lease, runAt: now.addingTimeInterval(delay.seconds), error: outcome.lastError,
-                        countsAsAttempt: countsAsAttempt, now: now, in: db)
-                case .quarantine(let reason):
-                    try queue.markQuarantined(jobID: lease.jobID, leaseID: lease.leaseID, error: reason, now: now, in: db)
+                case .retryAfter, .quarantine:
+                    try queue.markFailedAttempt(lease, decision: decision, lastError: outcome.lastError, now: now, in: db)
                 }
                 if job.kind == "sync" || job.kind == "webhook" {
                     try SourceStatusRecorder.recordSync(
@@ -237,16 +233,13 @@ package struct JobRunner: Sendable {
             // The commit itself failed (disk full, a record referring to a missing blob …): the
             // job goes back to the queue like a transient failure, if its lease is still ours.
             callLogger.error("commit failed: \(error)")
-            report.outcome = .retry(message: "commit failed: \(error)")
-            let delay = policy.delay(afterAttempt: job.attempts, random: &random)
+            let failure = JobOutcome.retry(message: "commit failed: \(error)")
+            report.outcome = failure
+            let fallback = policy.decision(for: failure, attempt: job.attempts, random: &random)
+            report.decision = fallback
             try? write(queue.database) { db in
                 try queue.verify(lease, in: db)
-                if job.attempts >= policy.maxAttempts {
-                    try queue.markQuarantined(jobID: lease.jobID, leaseID: lease.leaseID, error: "commit failed: \(error)", now: clock.now, in: db)
-                } else {
-                    try queue.markRetry(lease, runAt: clock.now.addingTimeInterval(delay.seconds), error: "commit failed: \(error)",
-                                        countsAsAttempt: true, now: clock.now, in: db)
-                }
+                try queue.markFailedAttempt(lease, decision: fallback, lastError: failure.lastError, now: clock.now, in: db)
             }
         }
         report.duration = ContinuousClock.now - started
