@@ -107,7 +107,7 @@ struct PluginLoaderTests {
         } throws: { error in
             let error = error as! PluginError
             return error.code == .abiTooNew
-                && error.description == "plugin \(path): built for ABI 1.7, newer than this host's ABI 1.0: upgrade inlet, or rebuild the plugin against inlet_connector.h 1.0"
+                && error.description == "plugin \(path): built for ABI 1.7, newer than this host's ABI 1.1: upgrade inlet, or rebuild the plugin against inlet_connector.h 1.1"
         }
     }
 

@@ -1,5 +1,8 @@
 /*
- * inlet_connector.h — the Inlet connector ABI, version 1.0.
+ * inlet_connector.h — the Inlet connector ABI, version 1.1.
+ *
+ * 1.1 gives the reserved `http` slot of inlet_host its type (the host's HTTP service, see
+ * inlet_http_request below). Nothing else moved: a 1.0 plugin loads unchanged.
  *
  * This header is the whole contract between the Inlet host (the `inlet` daemon) and a connector
  * plugin. A connector is a shared library that exports exactly one symbol:
@@ -90,7 +93,7 @@ extern "C" {
 #endif
 
 #define INLET_ABI_VERSION_MAJOR 1
-#define INLET_ABI_VERSION_MINOR 0
+#define INLET_ABI_VERSION_MINOR 1
 #define INLET_ABI_MAKE_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define INLET_ABI_VERSION INLET_ABI_MAKE_VERSION(INLET_ABI_VERSION_MAJOR, INLET_ABI_VERSION_MINOR)
 #define INLET_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
@@ -168,6 +171,52 @@ typedef struct inlet_event {
     size_t body_len;
 } inlet_event;
 
+/* ABI 1.1: the host's HTTP service (host->http). */
+
+/* Flags of an inlet_http_request. */
+#define INLET_HTTP_NO_CACHE (UINT32_C(1) << 0) /* neither send cached validators nor store the answer
+                                                  (use it for immutable or large bodies, such as a
+                                                  blob fetched by its SHA) */
+
+/* Flags of an inlet_http_response. */
+#define INLET_HTTP_NOT_MODIFIED (UINT32_C(1) << 0) /* the server answered 304 to the host's
+                                                      conditional request: status, headers and body
+                                                      are those of the cached 200 answer */
+
+/*
+ * One HTTP request. The host copies everything before host->http returns.
+ * Authorization and every other header come from the plugin; the host never logs a header value.
+ */
+typedef struct inlet_http_request {
+    uint32_t struct_size;                /* sizeof(inlet_http_request) as the plugin compiled it */
+    uint32_t flags;                      /* INLET_HTTP_* request bits */
+    const char *_Nullable method;        /* C string; NULL means "GET" */
+    const char *_Nonnull url;            /* C string: an absolute http:// or https:// URL */
+    const char *_Nullable headers;       /* (headers, headers_len): "Name: value" lines separated
+                                            by "\n" (or "\r\n"); NULL for none */
+    size_t headers_len;
+    const uint8_t *_Nullable body;       /* (body, body_len): the request body; NULL for none */
+    size_t body_len;
+    uint32_t timeout_ms;                 /* the whole exchange; 0 means the host's default (30 s) */
+    uint32_t reserved;                   /* zero */
+} inlet_http_request;
+
+/*
+ * The answer, filled by the host. The plugin sets struct_size (and zeroes the rest) before the
+ * call; the host writes only fields that struct_size covers. Free both buffers with
+ * host->buffer_free (or let the call's end free them).
+ */
+typedef struct inlet_http_response {
+    uint32_t struct_size;                /* sizeof(inlet_http_response) as the plugin compiled it */
+    int32_t status;                      /* the HTTP status; 0 when no answer arrived */
+    uint32_t flags;                      /* INLET_HTTP_* response bits (NOT_MODIFIED) */
+    uint32_t reserved;
+    uint64_t retry_after_ms;             /* with INLET_RATE_LIMITED: how long the budget is spent */
+    inlet_buffer headers;                /* the final answer's headers, "name: value\n" lines,
+                                            names in lowercase */
+    inlet_buffer body;                   /* the body, content-encoding (gzip) undone */
+} inlet_http_response;
+
 /*
  * The services the host offers a connector. One table is passed to `create`; the plugin may keep
  * the pointer for the life of its instance. Read a field only if host->struct_size covers it.
@@ -236,10 +285,28 @@ typedef struct inlet_host {
        so a record may refer to it by blob_sha without content. */
     int32_t (*_Nonnull has_blob)(inlet_call *_Nonnull call, const char *_Nonnull blob_sha);
 
-    /* Reserved slot for the host's HTTP service. NULL in a 1.0 host and never called by 1.0 code,
-       which is why 1.1 may give this one slot its real function type (the only exception to
-       "never retype": nothing can have relied on its type). Check for NULL before use. */
-    void (*_Nullable http)(void);
+    /* ABI 1.1: make one HTTP request through the host (1.0 reserved this slot, NULL and never
+       called, so 1.1 could give it its type). Check host->abi_version >= 1.1 and http != NULL.
+       The host reuses connections, follows redirects (GET/HEAD, at most 5), undoes gzip, and for
+       every source alike:
+         - keeps the ETag / Last-Modified of GET answers per source and URL (and Accept header) in
+           its state store, sends If-None-Match / If-Modified-Since, and on a 304 fills `out`
+           with the cached answer and INLET_HTTP_NOT_MODIFIED (the plugin decides from the body
+           whether anything is new: a cached answer may predate the plugin's last checkpoint);
+         - reads X-RateLimit-Remaining / X-RateLimit-Reset: once the budget is spent, it sends
+           nothing more for this source until the reset, and answers INLET_RATE_LIMITED;
+         - counts 5xx answers and network errors against the source's circuit breaker.
+       Returns:
+         INLET_OK            an answer arrived (any status: 4xx and 5xx are answers too);
+         INLET_RATE_LIMITED  nothing sent because the budget is spent, or the server refused with
+                             a rate limit (403/429 with Retry-After, or with the budget at 0);
+                             out->retry_after_ms says how long to wait;
+         INLET_RETRY         network error, timeout, or the call was cancelled;
+         INLET_FAILED        the request is malformed (URL, method, headers).
+       For every status but OK the host has already explained it on the call (as set_error would,
+       with retry_after_ms), so a plugin may return that status as it is. */
+    inlet_status (*_Nullable http)(inlet_call *_Nonnull call, const inlet_http_request *_Nonnull request,
+                                   inlet_http_response *_Nonnull out);
 } inlet_host;
 
 /*
@@ -303,6 +370,8 @@ INLET_EXPORT const inlet_connector *_Nullable inlet_connector_register(uint32_t 
 #define INLET_HOST_V1_0_SIZE (offsetof(inlet_host, http) + sizeof(void *))
 #define INLET_RECORD_V1_0_SIZE (offsetof(inlet_record, blob_sha) + sizeof(void *))
 #define INLET_EVENT_V1_0_SIZE (offsetof(inlet_event, body_len) + sizeof(size_t))
+#define INLET_HTTP_REQUEST_V1_1_SIZE (offsetof(inlet_http_request, reserved) + sizeof(uint32_t))
+#define INLET_HTTP_RESPONSE_V1_1_SIZE (offsetof(inlet_http_response, body) + sizeof(inlet_buffer))
 
 #ifdef __cplusplus
 }
