@@ -31,6 +31,7 @@ plugins:
 	@mkdir -p $(PLUGIN_DIR)
 	$(CC) $(CFLAGS_PLUGIN) -I Sources/CInletABI/include Plugins/Folder/*.c -o $(PLUGIN_DIR)/libinlet-folder.so
 	cp "$$($(SWIFT) build --show-bin-path)/libInletGit.so" $(PLUGIN_DIR)/libInletGit.so
+	cp "$$($(SWIFT) build --show-bin-path)/libInletGitHub.so" $(PLUGIN_DIR)/libInletGitHub.so
 
 # Starts the daemon on the default config: it syncs the project's own folder into var/inlet.db
 # at once, then every 5 minutes. Ctrl-C stops it gracefully.

@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "InletExampleGreeter", type: .dynamic, targets: ["InletExampleGreeter"]),
         // The git connector (`connector: git`); `make plugins` copies it into .build/plugins.
         .library(name: "InletGit", type: .dynamic, targets: ["InletGit"]),
+        // The GitHub connector (`connector: github`); `make plugins` copies it into .build/plugins.
+        .library(name: "InletGitHub", type: .dynamic, targets: ["InletGitHub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -99,6 +101,17 @@ let package = Package(
             path: "Plugins/Git",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "InletGitHub",
+            dependencies: [
+                "InletPluginKit",
+                // RS256 for GitHub App JWTs (PKCS#1 v1.5 over SHA-256).
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Plugins/GitHub",
+            swiftSettings: swiftSettings
+        ),
         // `make bench`: figures printed beside baselines measured in the same run.
         .executableTarget(
             name: "inlet-bench",
@@ -139,6 +152,23 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // Real GitHub payloads (from GitHub's docs via octokit/webhooks), read by path.
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        // The GitHub connector loaded as a `.so` through the real host, against a local GitHub
+        // stand-in (Hummingbird) serving recorded answers. Never depends on the plugin target.
+        .testTarget(
+            name: "InletGitHubTests",
+            dependencies: [
+                "InletCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // Recorded GitHub answers and webhook payloads (third-party, with their licences), read by path.
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -157,12 +157,7 @@ final class GitConnector: Connector {
             "blob_sha": .string(entry.sha), "size": .int(size), "mode": .string(entry.mode),
         ]
         func describe(_ classification: FileClassification, tooLarge: Bool) {
-            metadata["language"] = classification.language.map(JSONValue.string) ?? .null
-            metadata["category"] = .string(classification.category.rawValue)
-            metadata["is_binary"] = .bool(classification.isBinary)
-            metadata["generated"] = .bool(classification.isGenerated)
-            metadata["vendored"] = .bool(classification.isVendored)
-            metadata["too_large"] = .bool(tooLarge)
+            metadata.merge(classification.metadata(tooLarge: tooLarge)) { _, new in new }
         }
         switch read {
         case .head:

@@ -220,3 +220,14 @@ public enum FileClassifier {
         "Pods", "Carthage", "bower_components", "jspm_packages", ".yarn", "site-packages", "deps",
     ]
 }
+
+extension FileClassification {
+    /// The metadata fields every connector that reads files writes the same way: `language`,
+    /// `category`, `is_binary`, `generated`, `vendored`, and `too_large` (over the size limit).
+    public func metadata(tooLarge: Bool) -> [String: JSONValue] {
+        [
+            "language": language.map(JSONValue.string) ?? .null, "category": .string(category.rawValue), "is_binary": .bool(isBinary),
+            "generated": .bool(isGenerated), "vendored": .bool(isVendored), "too_large": .bool(tooLarge),
+        ]
+    }
+}
