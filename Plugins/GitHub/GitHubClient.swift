@@ -63,6 +63,9 @@ final class GitHubClient: Sendable {
     }
 
     static func check(_ response: HTTPResponse, _ what: String) throws {
+        if let wait = rateLimitWait(response) {
+            throw ConnectorError.rateLimited(retryAfter: wait, "github: \(what) answered \(response.status): rate limited (\(message(response)))")
+        }
         switch response.status {
         case 200..<300: return
         case 500...: throw ConnectorError.retry("github: \(what) answered \(response.status)")
@@ -70,6 +73,26 @@ final class GitHubClient: Sendable {
         case 403: throw ConnectorError.failed("github: \(what) answered 403: access denied (\(message(response)))")
         default: throw ConnectorError.retry("github: \(what) answered \(response.status) (\(message(response)))")
         }
+    }
+
+    /// How long to wait when a 403 or 429 is a rate limit, following GitHub's rules: its
+    /// `retry-after`; else, with `x-ratelimit-remaining: 0`, until `x-ratelimit-reset`; else, for
+    /// a 403/429 that says "rate limit", at least a minute. Nil for any other answer (a 403 that
+    /// is a permission problem stays a failure). The host normally answers these itself
+    /// (RATE_LIMITED before the connector sees them); this is the connector's own guard, so a
+    /// rate limit can never become a permanent failure that quarantines the job.
+    static func rateLimitWait(_ response: HTTPResponse, now: Date = Date()) -> Duration? {
+        guard response.status == 403 || response.status == 429 else { return nil }
+        if let seconds = response.header("retry-after").flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
+            return .seconds(max(1, seconds))
+        }
+        if response.header("x-ratelimit-remaining") == "0",
+            let reset = response.header("x-ratelimit-reset").flatMap({ TimeInterval($0.trimmingCharacters(in: .whitespaces)) })
+        {
+            return .seconds(max(1, Int((reset - now.timeIntervalSince1970).rounded(.up))))
+        }
+        if response.status == 429 || message(response).lowercased().contains("rate limit") { return .seconds(60) }
+        return nil
     }
 
     /// GitHub's `message` field of an error answer, for logs.
@@ -106,7 +129,7 @@ final class GitHubClient: Sendable {
             }
             try Self.check(response, "GET \(InletHost.redactedPath(url(current)))")
             guard try page(response) else { return }
-            next = response.header("link").flatMap { LinkHeader.url(in: $0, rel: "next") }
+            next = response.link("next")
         }
     }
 

@@ -25,7 +25,7 @@ struct GitHubAppAuthTests {
         }
         defer { Task { await harness.stop() } }
 
-        #expect(try await harness.syncAll().allSatisfy(\.ok))
+        #expect(try await harness.syncAll().allOK)
         let first = harness.standIn.requests(reset: true)
         #expect(Array(first.lines.prefix(3)) == ["GET /orgs/acme/installation", "POST /app/installations/42/access_tokens", "GET /orgs/acme/repos"])
         // One token for the whole run, sent as a bearer token on every API request.

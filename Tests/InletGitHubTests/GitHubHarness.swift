@@ -190,6 +190,11 @@ final class GitHubHarness {
     }
 }
 
+extension Array where Element == GitHubHarness.JobResult {
+    /// Every job succeeded.
+    var allOK: Bool { allSatisfy { $0.ok } }
+}
+
 extension Array where Element == ReceivedRequest {
     /// `METHOD path` of each request, for exact comparisons.
     var lines: [String] { map { "\($0.method) \($0.path)" } }

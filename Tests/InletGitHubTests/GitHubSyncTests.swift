@@ -33,13 +33,13 @@ struct GitHubSyncTests {
         }
     }
 
-    static let acmeConfig: [String: Any] = ["owner": "acme", "exclude_repos": ["archive-*"], "exclude": ["skip/**"], "max_file_size": "1KB"]
+    static var acmeConfig: [String: Any] { ["owner": "acme", "exclude_repos": ["archive-*"], "exclude": ["skip/**"], "max_file_size": "1KB"] }
 
     @Test func firstSyncRecordsFilesIssuesAndPullRequestsOfTheTakenRepositories() async throws {
         let harness = try await GitHubHarness.start(config: Self.acmeConfig, Self.acme())
         defer { Task { await harness.stop() } }
         let results = try await harness.syncAll()
-        #expect(results.allSatisfy(\.ok), "\(results.map { $0.message ?? "ok" })")
+        #expect(results.allOK, "\(results.map { $0.message ?? "ok" })")
         // One repo job: archived, forked and excluded repositories are not taken.
         #expect(results[0].followUps.map(\.uniqueKey) == ["repo:acme/widgets"])
         #expect(results[0].followUps.map(\.kind) == ["repo"])
@@ -89,7 +89,7 @@ struct GitHubSyncTests {
         let harness = try await GitHubHarness.start(config: ["owner": "acme", "exclude_repos": ["archive-*"]], Self.acme(files: fileCount))
         defer { Task { await harness.stop() } }
 
-        #expect(try await harness.syncAll().allSatisfy(\.ok))
+        #expect(try await harness.syncAll().allOK)
         let first = harness.standIn.requests(reset: true)
         let blobs = first.filter { $0.path.contains("/git/blobs/") }
         // Every file's blob once, nothing twice; listing, head, tree, issues, pulls once each.
@@ -103,7 +103,7 @@ struct GitHubSyncTests {
         #expect(first.counted == fileCount + 5)
 
         // Unchanged: the listing and the issue listing, both conditional, both 304.
-        #expect(try await harness.syncAll().allSatisfy(\.ok))
+        #expect(try await harness.syncAll().allOK)
         let unchanged = harness.standIn.requests(reset: true)
         #expect(unchanged.lines == ["GET /orgs/acme/repos", "GET /repos/acme/widgets/issues"])
         #expect(unchanged.allSatisfy { $0.ifNoneMatch != nil })
@@ -116,7 +116,7 @@ struct GitHubSyncTests {
             ])
         }
         let before = try harness.documents()
-        #expect(try await harness.syncAll().allSatisfy(\.ok))
+        #expect(try await harness.syncAll().allOK)
         let push = harness.standIn.requests(reset: true)
         #expect(push.filter { $0.path.contains("/git/blobs/") }.count == 2)
         #expect(push.filter { !$0.path.contains("/git/blobs/") }.lines.map { $0.hasPrefix("GET /repos/acme/widgets/git/trees/") ? "tree" : $0 } == [
@@ -151,7 +151,7 @@ struct GitHubSyncTests {
             world.truncateTreesOver = 4
         }
         defer { Task { await harness.stop() } }
-        #expect(try await harness.syncAll().allSatisfy(\.ok))
+        #expect(try await harness.syncAll().allOK)
         let files = try harness.live().keys.filter { $0.contains("/files/") }
         #expect(files.count == 11)
         #expect(files.contains("acme/big/files/c/deep/f3.txt"))
@@ -213,7 +213,7 @@ struct GitHubSyncTests {
             }
         }
         defer { Task { await harness.stop() } }
-        #expect(try await harness.syncAll().allSatisfy(\.ok))
+        #expect(try await harness.syncAll().allOK)
         let issues = try harness.live().filter { $0.value.kind == "issue" }
         #expect(Set(issues.keys) == Set((1...13).map { "octokit-fixture-org/paginate-issues/issues/\($0)" }))
         #expect(harness.standIn.requests().filter { $0.path.hasSuffix("/issues") || $0.path.hasPrefix("/repositories/") }.count == 5)
@@ -225,7 +225,7 @@ struct GitHubSyncTests {
             for number in 10..<260 { world.upsertIssue("acme/widgets", number: number, title: "Issue \(number)") }
         }
         defer { Task { await harness.stop() } }
-        #expect(try await harness.syncAll().allSatisfy(\.ok))
+        #expect(try await harness.syncAll().allOK)
         let first = harness.standIn.requests(reset: true)
         #expect(first.filter { $0.path == "/repos/acme/widgets/issues" }.count == 3)  // 254 items over 3 pages
         #expect(try harness.live().filter { $0.value.kind == "issue" }.count == 252)
@@ -234,7 +234,7 @@ struct GitHubSyncTests {
             world.upsertIssue("acme/widgets", number: 42, title: "Issue 42, retitled", labels: ["triage"])
         }
         let results = try await harness.syncAll()
-        #expect(results.allSatisfy(\.ok))
+        #expect(results.allOK)
         #expect(results[1].counts.written == 1)
         let second = harness.standIn.requests(reset: true)
         // The changed issue is on the first page, newest first: the walk stops there; no pull request changed.
@@ -244,12 +244,12 @@ struct GitHubSyncTests {
         harness.standIn.world.withLock { world in
             world.upsertIssue("acme/widgets", number: 4, title: "Draft, ready", body: "Done", pull: .init(head: "wip", merged: true))
         }
-        #expect(try await harness.syncAll().allSatisfy(\.ok))
+        #expect(try await harness.syncAll().allOK)
         #expect(harness.standIn.requests(reset: true).lines == ["GET /orgs/acme/repos", "GET /repos/acme/widgets/issues", "GET /repos/acme/widgets/pulls"])
         #expect(try harness.live()["acme/widgets/pulls/4"]?.metadata["merged"] as? Bool == true)
 
         // Quiet again: one free conditional request for the repository.
-        #expect(try await harness.syncAll().allSatisfy(\.ok))
+        #expect(try await harness.syncAll().allOK)
         let quiet = harness.standIn.requests()
         #expect(quiet.lines == ["GET /orgs/acme/repos", "GET /repos/acme/widgets/issues"])
         #expect(quiet.counted == 0)
@@ -258,7 +258,7 @@ struct GitHubSyncTests {
     @Test func aRepositoryThatAnswers404KeepsItsRecordsUntilTheListingDropsIt() async throws {
         let harness = try await GitHubHarness.start(config: ["owner": "acme", "exclude_repos": ["archive-*"]], Self.acme())
         defer { Task { await harness.stop() } }
-        #expect(try await harness.syncAll().allSatisfy(\.ok))
+        #expect(try await harness.syncAll().allOK)
         let recorded = try harness.live().keys.filter { $0.hasPrefix("acme/widgets") }
         #expect(recorded.count > 5)
 
@@ -269,7 +269,7 @@ struct GitHubSyncTests {
             world.scripted["/repos/acme/widgets/commits/main"] = [ScriptedAnswer(status: 404, body: #"{"message":"Not Found"}"#)]
         }
         let results = try await harness.syncAll()
-        #expect(results.allSatisfy(\.ok), "a 404 repository is not a failed job")
+        #expect(results.allOK, "a 404 repository is not a failed job")
         #expect(results[1].followUps.map(\.uniqueKey) == ["sync:gh"], "the repo job asks discovery once")
         #expect(try harness.live().keys.filter { $0.hasPrefix("acme/widgets") }.count == recorded.count, "nothing tombstoned on a 404 alone")
 
