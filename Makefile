@@ -5,8 +5,9 @@ CFLAGS_PLUGIN ?= -std=c11 -O2 -Wall -Wextra -shared -fPIC -fvisibility=hidden
 CONFIG ?= config/inlet.yaml
 PLUGIN_DIR := .build/plugins
 RELEASE_DIR := .build-release
-# Debian packages the build needs (GRDB links the system SQLite; the git connector drives git).
-DEBIAN_PACKAGES := libsqlite3-dev git gcc make
+# Debian packages the build needs (GRDB links the system SQLite; the host's HTTP service is
+# libcurl; the git connector drives git).
+DEBIAN_PACKAGES := libsqlite3-dev libcurl4-openssl-dev git gcc make
 
 .PHONY: all build deps plugins run test bench clean
 

@@ -35,6 +35,14 @@ let package = Package(
     targets: [
         // THE contract between the host and every connector. C only.
         .target(name: "CInletABI"),
+        // libcurl for the host's HTTP service (Debian: libcurl4-openssl-dev). Shims in the header
+        // because curl_easy_setopt/getinfo are variadic.
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(
             name: "InletPluginKit",
             dependencies: ["CInletABI"],
@@ -44,6 +52,7 @@ let package = Package(
             name: "InletCore",
             dependencies: [
                 "CInletABI",
+                "CCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,7 +138,15 @@ let package = Package(
         ),
         .testTarget(
             name: "InletCoreTests",
-            dependencies: ["InletCore", "CInletABI"],
+            dependencies: [
+                "InletCore",
+                "CInletABI",
+                // A real server for the host's HTTP service to talk to.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

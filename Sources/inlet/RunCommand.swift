@@ -52,7 +52,10 @@ struct RunCommand: AsyncParsableCommand {
         let clock = SystemScheduleClock()
         let wakeup = Wakeup()
         let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
-        let orchestrator = Orchestrator(sources: configured, database: database, clock: clock, logger: logger, wakeup: wakeup)
+        // One HTTP service for every source's `host->http`: shared connections.
+        let http = HTTPService(clock: clock)
+        let orchestrator = Orchestrator(
+            sources: configured, database: database, clock: clock, logger: logger, wakeup: wakeup, http: http)
         let owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
         let runner = JobRunner(queue: queue, clock: clock, logger: logger, watchdog: config.watchdog)
         let pool = WorkerPool(

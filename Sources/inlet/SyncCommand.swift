@@ -83,6 +83,7 @@ struct SyncCommand: AsyncParsableCommand {
 
         let database = try openDatabase(config)
         let runner = SyncRunner(database: database, logger: logger)
+        let http = HTTPService()
         let live = LiveCall()
         let interrupt = InterruptHandler(live: live)
         defer { interrupt.stop() }
@@ -92,7 +93,7 @@ struct SyncCommand: AsyncParsableCommand {
             if interrupt.interrupted { break }
             let instance: ConnectorInstance
             do {
-                instance = try await sources.instantiate(source, logger: logger)
+                instance = try await sources.instantiate(source, logger: logger, http: http)
             } catch {
                 logger.error("\(error)", metadata: ["source": "\(source.name)"])
                 var failed = SyncRunner.Result(source: source.name, status: .failed, message: error.description)

@@ -17,11 +17,15 @@ package struct ABIVersion: Hashable, Sendable, CustomStringConvertible, Comparab
     package static func < (lhs: ABIVersion, rhs: ABIVersion) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
-/// The smallest table sizes an ABI 1.0 reader accepts (the end of the last 1.0 field).
+/// The smallest table sizes a reader accepts (the end of the last field of the version that
+/// introduced the table).
 package enum ABITableSize {
     package static let connectorV1_0 = MemoryLayout<inlet_connector>.offset(of: \inlet_connector.health)! + MemoryLayout<UnsafeRawPointer>.size
     package static let recordV1_0 = MemoryLayout<inlet_record>.offset(of: \inlet_record.blob_sha)! + MemoryLayout<UnsafeRawPointer>.size
     package static let eventV1_0 = MemoryLayout<inlet_event>.offset(of: \inlet_event.body_len)! + MemoryLayout<Int>.size
+    /// ABI 1.1: the smallest `inlet_http_request` / `inlet_http_response` the host reads or fills.
+    package static let httpRequestV1_1 = MemoryLayout<inlet_http_request>.offset(of: \inlet_http_request.reserved)! + MemoryLayout<UInt32>.size
+    package static let httpResponseV1_1 = MemoryLayout<inlet_http_response>.offset(of: \inlet_http_response.body)! + MemoryLayout<inlet_buffer>.size
 }
 
 /// Capability bits a connector declares.

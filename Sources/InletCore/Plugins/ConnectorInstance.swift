@@ -8,6 +8,8 @@ import Synchronization
 package final class ConnectorInstance: Sendable {
     package let plugin: LoadedPlugin
     package let source: String
+    /// The host's HTTP service for this source's calls (`host->http`), or nil for none.
+    package let http: HTTPService?
     private let handle: InstanceHandle
     /// Serialises calls of a non-reentrant instance (held on the plugin thread, never on the pool).
     private let callLock = Mutex(())
@@ -19,9 +21,10 @@ package final class ConnectorInstance: Sendable {
         package var retryAfter: Duration?
     }
 
-    private init(plugin: LoadedPlugin, source: String, handle: InstanceHandle) {
+    private init(plugin: LoadedPlugin, source: String, http: HTTPService?, handle: InstanceHandle) {
         self.plugin = plugin
         self.source = source
+        self.http = http
         self.handle = handle
     }
 
@@ -30,10 +33,12 @@ package final class ConnectorInstance: Sendable {
     ///   - configJSON: the source's `config:` block as a JSON object.
     ///   - dataDirectory: a folder for the instance's files (created here).
     ///   - configDirectory: the config file's folder.
+    ///   - http: the host's HTTP service for every call of this instance (`create` included);
+    ///     nil makes `host->http` answer FAILED.
     /// - Throws: ``PluginError`` with the plugin's own message when `create` fails.
     package static func create(
         plugin: LoadedPlugin, source: String, configJSON: String, dataDirectory: String, configDirectory: String,
-        logger: Logger
+        logger: Logger, http: HTTPService? = nil
     ) async throws(PluginError) -> ConnectorInstance {
         do {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
@@ -41,7 +46,7 @@ package final class ConnectorInstance: Sendable {
             throw PluginError(.createFailed, path: plugin.path, "source '\(source)': cannot create \(dataDirectory): \(error)")
         }
         let json = injectHostKeys(into: configJSON, source: source, dataDirectory: dataDirectory, configDirectory: configDirectory)
-        let call = PluginCall(source: source, mode: .setup, logger: logger)
+        let call = PluginCall(source: source, mode: .setup, logger: logger, http: http)
         let table = plugin.table
         let created: (PluginStatus, InstanceHandle) = await PluginThread.run(name: "inlet-create-\(source)") {
             var instance: UnsafeMutableRawPointer?
@@ -56,7 +61,7 @@ package final class ConnectorInstance: Sendable {
             if created.1.pointer != nil { table.table.destroy(created.1.pointer) }
             throw PluginError(.createFailed, path: plugin.path, "connector '\(plugin.name)' refused the config of source '\(source)': \(message)")
         }
-        return ConnectorInstance(plugin: plugin, source: source, handle: created.1)
+        return ConnectorInstance(plugin: plugin, source: source, http: http, handle: created.1)
     }
 
     /// Runs a job (`sync` entry) on a dedicated thread.

@@ -88,7 +88,7 @@ package enum HostServices {
                 let sha = String(cString: sha)
                 return GitBlobID.isValid(sha) && HostServices.resolve(call).hasBlob(sha) ? 1 : 0
             },
-            http: nil
+            http: { call, request, out in HostServices.http(call, request, out) }
         ))
         return UnsafePointer(table)
     }()
@@ -143,6 +143,110 @@ package enum HostServices {
         return call.emit(StagedBatch.Record(
             key: key, kind: kind, metadata: String(decoding: metadata, as: UTF8.self), blobSHA: sha, content: content
         )).rawValue
+    }
+
+    /// `host->http`: checks the request's struct, copies it, runs it through the call's HTTP
+    /// service and fills the answer with buffers the call remembers (freed by buffer_free, or
+    /// when the call ends at the latest). Every status but OK is explained on the call.
+    private static func http(
+        _ handle: OpaquePointer, _ request: UnsafePointer<inlet_http_request>, _ out: UnsafeMutablePointer<inlet_http_response>
+    ) -> inlet_status {
+        let call = resolve(handle)
+        // Unsafe: a plugin fills only its own struct_size; every field written or read below lies
+        // within the ABI 1.1 size, checked first (never sizeof of this host's struct).
+        let responseSize = Int(UnsafeRawPointer(out).load(as: UInt32.self))
+        guard responseSize >= ABITableSize.httpResponseV1_1 else {
+            return explain(call, HTTPServiceError(
+                .invalidRequest,
+                "source '\(call.source)': http: response struct_size \(responseSize) is smaller than ABI 1.1's \(ABITableSize.httpResponseV1_1)"))
+        }
+        out.pointer(to: \.status)!.pointee = 0
+        out.pointer(to: \.flags)!.pointee = 0
+        out.pointer(to: \.retry_after_ms)!.pointee = 0
+        out.pointer(to: \.headers)!.pointee = inlet_buffer(data: nil, len: 0, host_private: nil)
+        out.pointer(to: \.body)!.pointee = inlet_buffer(data: nil, len: 0, host_private: nil)
+
+        let parsed: UpstreamRequest
+        do {
+            parsed = try upstreamRequest(request, source: call.source)
+        } catch {
+            return explain(call, error, out: out)
+        }
+        do {
+            let response = try call.performHTTP(parsed)
+            fill(out, with: response, call: call)
+            return INLET_OK
+        } catch {
+            return explain(call, error, out: out)
+        }
+    }
+
+    /// Copies a plugin's `inlet_http_request` into Swift values.
+    private static func upstreamRequest(
+        _ pointer: UnsafePointer<inlet_http_request>, source: String
+    ) throws(HTTPServiceError) -> UpstreamRequest {
+        func invalid(_ message: String) -> HTTPServiceError {
+            HTTPServiceError(.invalidRequest, "source '\(source)': http: \(message)")
+        }
+        let size = Int(UnsafeRawPointer(pointer).load(as: UInt32.self))
+        guard size >= ABITableSize.httpRequestV1_1 else {
+            throw invalid("request struct_size \(size) is smaller than ABI 1.1's \(ABITableSize.httpRequestV1_1)")
+        }
+        let flags = pointer.pointer(to: \.flags)!.pointee
+        var method = "GET"
+        if let raw = pointer.pointer(to: \.method)!.pointee {
+            guard let text = String(validatingCString: raw) else { throw invalid("method is not UTF-8") }
+            method = text
+        }
+        guard let url = String(validatingCString: pointer.pointer(to: \.url)!.pointee) else { throw invalid("url is not UTF-8") }
+        var headers: [(name: String, value: String)] = []
+        if let raw = pointer.pointer(to: \.headers)!.pointee {
+            let length = pointer.pointer(to: \.headers_len)!.pointee
+            guard let text = string(raw, length) else { throw invalid("headers are not UTF-8") }
+            switch HeaderText.parse(text) {
+            case .success(let fields): headers = fields
+            case .failure(let error): throw invalid("header line \(error.line) has no ':' (\"Name: value\" lines expected)")
+            }
+        }
+        let body = pointer.pointer(to: \.body)!.pointee.map {
+            Array(UnsafeBufferPointer(start: $0, count: pointer.pointer(to: \.body_len)!.pointee))
+        }
+        let timeout = pointer.pointer(to: \.timeout_ms)!.pointee
+        return UpstreamRequest(
+            method: method, url: url, headers: headers, body: body,
+            timeout: timeout == 0 ? nil : .milliseconds(Int64(timeout)), cacheable: flags & INLET_HTTP_NO_CACHE == 0)
+    }
+
+    /// Fills the v1.1 fields of the answer; the buffers are malloc'ed and remembered by the call.
+    private static func fill(_ out: UnsafeMutablePointer<inlet_http_response>, with response: UpstreamResponse, call: PluginCall) {
+        out.pointer(to: \.status)!.pointee = Int32(clamping: response.status)
+        out.pointer(to: \.flags)!.pointee = response.notModified ? INLET_HTTP_NOT_MODIFIED : 0
+        out.pointer(to: \.headers)!.pointee = buffer(Array(HeaderText.format(response.headers).utf8), call: call)
+        out.pointer(to: \.body)!.pointee = buffer(response.body, call: call)
+    }
+
+    /// A malloc'ed copy of `bytes` (non-NULL even when empty), freed by buffer_free or at the call's end.
+    private static func buffer(_ bytes: [UInt8], call: PluginCall) -> inlet_buffer {
+        let storage = malloc(max(bytes.count, 1))!
+        bytes.withUnsafeBytes { if let base = $0.baseAddress { storage.copyMemory(from: base, byteCount: $0.count) } }
+        call.rememberBuffer(storage)
+        return inlet_buffer(data: UnsafePointer(storage.assumingMemoryBound(to: UInt8.self)), len: bytes.count, host_private: storage)
+    }
+
+    /// Explains a non-OK answer on the call, as set_error would, and returns its status.
+    private static func explain(
+        _ call: PluginCall, _ error: HTTPServiceError, out: UnsafeMutablePointer<inlet_http_response>? = nil
+    ) -> inlet_status {
+        let milliseconds = error.retryAfter.map { UInt64(max(0, ($0.seconds * 1000).rounded(.up))) } ?? 0
+        call.setError(error.message, retryAfterMilliseconds: milliseconds)
+        if let out {
+            out.pointer(to: \.retry_after_ms)!.pointee = milliseconds
+            if let answer = error.answer { fill(out, with: answer, call: call) }
+        }
+        if error.code == .invalidRequest || error.code == .unavailable {
+            call.log(.warning, error.message)
+        }
+        return error.status.rawValue
     }
 
     static func string(_ pointer: UnsafePointer<CChar>, _ length: Int) -> String? {

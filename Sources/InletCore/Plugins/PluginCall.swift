@@ -31,6 +31,9 @@ package final class PluginCall: Sendable {
     package let logger: Logger
     let documents: DocumentStore?
     let state: StateStore?
+    /// The host's HTTP service for `host->http`; nil where the host offers none (the plugin then
+    /// gets FAILED with a message).
+    package let http: HTTPService?
 
     private let staged = Mutex(StagedBatch())
     private let error = Mutex<(message: String, retryAfterMilliseconds: UInt64)?>(nil)
@@ -40,12 +43,16 @@ package final class PluginCall: Sendable {
     /// Buffers handed out by state_get and not yet freed, freed when the call ends at the latest.
     private let buffers = Mutex<Set<UInt>>([])
 
-    package init(source: String, mode: Mode, logger: Logger, documents: DocumentStore? = nil, state: StateStore? = nil) {
+    package init(
+        source: String, mode: Mode, logger: Logger, documents: DocumentStore? = nil, state: StateStore? = nil,
+        http: HTTPService? = nil
+    ) {
         self.source = source
         self.mode = mode
         self.logger = logger
         self.documents = documents
         self.state = state
+        self.http = http
     }
 
     deinit {
@@ -174,6 +181,15 @@ package final class PluginCall: Sendable {
             logger.error("checkpoint failed: \(error)")
             return .retry
         }
+    }
+
+    /// One request through the host's HTTP service, on the calling (plugin) thread; it stops
+    /// early when this call is cancelled.
+    func performHTTP(_ request: UpstreamRequest) throws(HTTPServiceError) -> UpstreamResponse {
+        guard let http else {
+            throw HTTPServiceError(.unavailable, "source '\(source)': http: this host context offers no HTTP service")
+        }
+        return try http.perform(request, source: source, logger: logger, isCancelled: { [self] in isCancelled })
     }
 
     func rememberBuffer(_ pointer: UnsafeMutableRawPointer) {

@@ -102,7 +102,7 @@ package struct JobRunner: Sendable {
         }
         let call = PluginCall(
             source: job.source, mode: .job(commit: commit), logger: callLogger,
-            documents: committer.documents, state: committer.state)
+            documents: committer.documents, state: committer.state, http: instance.http)
         register(call)
         defer { register(nil) }
 

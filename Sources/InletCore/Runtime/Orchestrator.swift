@@ -34,9 +34,15 @@ package actor Orchestrator {
     private let clock: any ScheduleClock
     private let logger: Logger
     private let wakeup: Wakeup
+    /// The host's HTTP service every instance's calls use.
+    private let http: HTTPService?
 
-    package init(sources configured: ConfiguredSources, database: InletDatabase, clock: any ScheduleClock, logger: Logger, wakeup: Wakeup) {
+    package init(
+        sources configured: ConfiguredSources, database: InletDatabase, clock: any ScheduleClock, logger: Logger, wakeup: Wakeup,
+        http: HTTPService? = nil
+    ) {
         self.config = configured.config
+        self.http = http
         self.configured = configured
         self.status = SourceStatusRecorder(database: database)
         self.clock = clock
@@ -120,7 +126,8 @@ package actor Orchestrator {
         let config = runtime.config
         let configured = self.configured
         let logger = self.logger
-        let creating = Task { try await configured.instantiate(config, logger: logger) }
+        let http = self.http
+        let creating = Task { try await configured.instantiate(config, logger: logger, http: http) }
         sources[job.source]?.creating = creating
         do {
             let instance = try await creating.value

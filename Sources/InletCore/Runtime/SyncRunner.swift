@@ -101,7 +101,7 @@ package struct SyncRunner: Sendable {
         callLogger[metadataKey: "source"] = "\(source)"
         let call = PluginCall(
             source: source, mode: .job(commit: commit), logger: callLogger,
-            documents: committer.documents, state: committer.state)
+            documents: committer.documents, state: committer.state, http: instance.http)
         observe(call)
         let outcome = await instance.sync(kind: kind, args: args, call: call)
 

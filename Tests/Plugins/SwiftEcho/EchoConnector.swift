@@ -68,6 +68,7 @@ final class EchoConnector: Connector {
     }
 
     func sync(kind: String, args: JSONObject, host: InletHost) throws {
+        if kind == "http" { return try fetch(args: args, host: host) }
         runsStarted += 1
         if let failRuns = settings.failRuns, runsStarted <= failRuns { try fail() }
         switch settings.hang {
@@ -101,6 +102,28 @@ final class EchoConnector: Connector {
         try host.emit(
             key: "event/\(event.deliveryID)", kind: "event", metadata: ["event": .string(event.name)], content: event.body
         )
+    }
+
+    /// Job kind `http`: one request through the host's HTTP service, args
+    /// `{"url": …, "method": …, "headers": {name: value}, "body": …, "cacheable": false, "key": …,
+    /// "repeat": n}`; the (last) answer becomes record `key` (default `http`) of kind `http`:
+    /// metadata status, not_modified and headers, content the body. A refused request fails the
+    /// job as the host explained it (rate limited, retry, failed).
+    private func fetch(args: JSONObject, host: InletHost) throws {
+        guard let url = args["url"]?.stringValue else { throw ConnectorError.failed("echo: http job without url") }
+        let headers = (args["headers"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value.stringValue ?? "") }
+        let request = HTTPRequest(
+            method: args["method"]?.stringValue ?? "GET", url: url, headers: headers,
+            body: args["body"]?.stringValue.map { Array($0.utf8) }, timeout: args["timeout_ms"]?.intValue.map { .milliseconds($0) },
+            cacheable: args["cacheable"]?.boolValue ?? true)
+        var response = try host.http(request)
+        for _ in 1..<max(1, args["repeat"]?.intValue ?? 1) { response = try host.http(request) }
+        var headerObject: [String: JSONValue] = [:]
+        for (name, value) in response.headerLines { headerObject[name] = .string(value) }
+        try host.emit(
+            key: args["key"]?.stringValue ?? "http", kind: "http",
+            metadata: ["status": .int(response.status), "not_modified": .bool(response.notModified), "headers": .object(headerObject)],
+            content: response.body)
     }
 
     /// Emits records `rec-000000` … from the committed `next` on, checkpointing after each chunk.
