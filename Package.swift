@@ -184,6 +184,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             // Recorded GitHub answers and webhook payloads (third-party, with their licences), read by path.
             exclude: ["Fixtures"],
