@@ -90,7 +90,7 @@ struct GitHubBreakerTests {
         }
         let engine = try GitHubEngine(
             standIn: standIn,
-            settings: "retry: { max_attempts: 10, backoff: 1ms, max_backoff: 1ms }\n        circuit_breaker: { failure_threshold: 3, open_for: 1h }",
+            settings: "retry: { max_attempts: 10, backoff: 1ms, max_backoff: 1ms }\n    circuit_breaker: { failure_threshold: 3, open_for: 1h }",
             config: "issues: false")
         engine.start()
         let before = Date()

@@ -6,7 +6,7 @@ import Testing
 @testable import InletCore
 
 /// A temporary folder per test, removed at the end.
-final class ScratchFolder {
+final class ScratchFolder: Sendable {
     let path: String
 
     init() throws {
@@ -22,7 +22,7 @@ final class ScratchFolder {
 /// The GitHub connector as the daemon runs it: `libInletGitHub.so` loaded by the real host,
 /// jobs committed by the real committer into a real SQLite database, every request through the
 /// host's HTTP service to a local GitHub stand-in.
-final class GitHubHarness {
+final class GitHubHarness: Sendable {
     static let source = "gh"
     let standIn: GitHubStandIn
     let folder: ScratchFolder

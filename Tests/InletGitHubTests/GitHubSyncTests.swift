@@ -203,7 +203,8 @@ struct GitHubSyncTests {
             world.owners["octokit-fixture-org"] = "orgs"
             world.addRepository(FakeGitHub.Repository(owner: "octokit-fixture-org", name: "paginate-issues", files: ["README.md": Array("hi\n".utf8)]))
             for (index, exchange) in exchanges.enumerated() {
-                var headers = (exchange["headers"] as? [String: String] ?? [:]).filter { !["content-encoding", "content-length"].contains($0.key) }
+                var headers = (exchange["headers"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+                    .filter { !["content-encoding", "content-length"].contains($0.key) }
                 headers["link"] = headers["link"]?.replacingOccurrences(of: "https://api.github.com", with: world.baseURL)
                 let body = try! JSONSerialization.data(withJSONObject: exchange["response"]!)
                 let target = index == 0
