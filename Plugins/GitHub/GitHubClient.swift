@@ -103,10 +103,8 @@ final class GitHubClient: Sendable {
 
     /// Decodes a JSON answer (snake_case keys to camelCase).
     static func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse, _ what: String) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
-            return try decoder.decode(T.self, from: Data(response.body))
+            return try GitHub.decode(T.self, from: response.body)
         } catch {
             throw ConnectorError.retry("github: \(what): unexpected answer (\(error))")
         }

@@ -7,7 +7,11 @@ extension GitHubConnector {
     /// repository; repository events update discovery.
     func webhook(_ event: WebhookEvent, host: InletHost) throws {
         switch event.name {
-        case "ping", "installation", "installation_repositories":
+        case "installation_repositories":
+            // Repositories added to or removed from the App's installation: the listing changed.
+            host.log(.info, "github: installation_repositories delivery \(event.deliveryID): discovery queued")
+            try enqueueDiscovery(host: host, priority: Self.pushPriority)
+        case "ping", "installation":
             let payload = try decode(Acknowledged.self, event)
             host.log(.info, "github: \(event.name) delivery \(event.deliveryID) acknowledged\(payload.action.map { " (\($0))" } ?? "")\(payload.zen.map { ": \($0)" } ?? "")")
         case "push":
@@ -130,10 +134,8 @@ extension GitHubConnector {
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ event: WebhookEvent) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
-            return try decoder.decode(T.self, from: Data(event.body))
+            return try GitHub.decode(T.self, from: event.body)
         } catch {
             // The same bytes will never decode: quarantine rather than retry.
             throw ConnectorError.failed("github: \(event.name) delivery \(event.deliveryID): unexpected payload (\(error))")

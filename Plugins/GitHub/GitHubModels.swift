@@ -4,6 +4,13 @@ import InletPluginKit
 /// The parts of GitHub's answers (and webhook payloads) the connector reads; snake_case keys
 /// decode into these camelCase names.
 enum GitHub {
+    /// GitHub's JSON (answers and payloads) into these types.
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(T.self, from: Data(bytes))
+    }
+
     struct Repository: Decodable {
         var name: String
         var fullName: String

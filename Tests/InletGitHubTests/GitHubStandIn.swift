@@ -70,7 +70,7 @@ final class GitHubStandIn: Sendable {
         router.get("**", use: handler)
         router.post("**", use: handler)
         var logger = Logger(label: "github-stand-in")
-        logger.logLevel = .warning
+        logger.logLevel = .critical
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "github-stand-in"),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)

@@ -256,6 +256,21 @@ struct GitHubSyncTests {
         #expect(quiet.counted == 0)
     }
 
+    @Test func withIssuesTurnedOffPullRequestsComeFromThePullListingAlone() async throws {
+        let harness = try await GitHubHarness.start(config: ["owner": "acme", "exclude_repos": ["archive-*"]]) { world in
+            Self.acme()(&world)
+            world.repositories["acme/widgets"]?.hasIssues = false
+        }
+        defer { Task { await harness.stop() } }
+        #expect(try await harness.syncAll().allOK)
+        let requests = harness.standIn.requests().lines
+        #expect(!requests.contains("GET /repos/acme/widgets/issues"), "has_issues false: the issue listing answers 410, so it is not asked")
+        #expect(requests.contains("GET /repos/acme/widgets/pulls"))
+        let records = try harness.live()
+        #expect(records.keys.filter { $0.contains("/pulls/") }.sorted() == ["acme/widgets/pulls/3", "acme/widgets/pulls/4"])
+        #expect(records.keys.filter { $0.contains("/issues/") }.isEmpty)
+    }
+
     @Test func aRepositoryThatAnswers404KeepsItsRecordsUntilTheListingDropsIt() async throws {
         let harness = try await GitHubHarness.start(config: ["owner": "acme", "exclude_repos": ["archive-*"]], Self.acme())
         defer { Task { await harness.stop() } }
