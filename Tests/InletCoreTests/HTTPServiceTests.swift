@@ -45,7 +45,7 @@ struct HTTPServiceTests {
         }
         let outcome = await harness.get("/greeting?name=x", headers: "Accept: text/plain\r\nX-Custom:  padded value \n\n")
         await harness.stop()
-        #expect(outcome.status == .ok)
+        #expect(outcome.status == .ok, "\(outcome.error ?? "")")
         #expect(outcome.httpStatus == 201)
         #expect(outcome.text == "hello /greeting")
         #expect(outcome.notModified == false)
