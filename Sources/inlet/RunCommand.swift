@@ -52,8 +52,9 @@ struct RunCommand: AsyncParsableCommand {
         let clock = SystemScheduleClock()
         let wakeup = Wakeup()
         let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
-        // One HTTP service for every source's `host->http`: shared connections.
-        let http = HTTPService(clock: clock)
+        // One HTTP service for every source's `host->http`: shared connections, the ETag cache in
+        // the database, rate limits, and upstream failures fed to each source's breaker.
+        let http = HTTPService(database: database, clock: clock)
         let orchestrator = Orchestrator(
             sources: configured, database: database, clock: clock, logger: logger, wakeup: wakeup, http: http)
         let owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"

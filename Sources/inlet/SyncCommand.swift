@@ -83,7 +83,8 @@ struct SyncCommand: AsyncParsableCommand {
 
         let database = try openDatabase(config)
         let runner = SyncRunner(database: database, logger: logger)
-        let http = HTTPService()
+        // A dry run reads the ETag cache but stores nothing.
+        let http = HTTPService(database: database, storesAnswers: !dryRun)
         let live = LiveCall()
         let interrupt = InterruptHandler(live: live)
         defer { interrupt.stop() }

@@ -56,7 +56,7 @@ struct HTTPPluginTests {
         static const inlet_host *host;
         static inlet_status c(const inlet_host *h, inlet_call *call, const char *j, size_t n, void **out) {
             (void)call; (void)j; (void)n;
-            if (h->struct_size < INLET_HOST_V1_0_SIZE + sizeof(void *) || h->abi_version < INLET_ABI_MAKE_VERSION(1, 1)
+            if (h->struct_size < INLET_HOST_V1_0_SIZE || h->abi_version < INLET_ABI_MAKE_VERSION(1, 1)
                 || h->http == NULL) return INLET_FAILED;
             host = h; *out = NULL; return INLET_OK;
         }

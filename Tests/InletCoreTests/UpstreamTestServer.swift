@@ -91,6 +91,9 @@ final class UpstreamTestServer: Sendable {
     /// Every request seen so far, in order.
     var requests: [Seen] { recorder.all }
 
+    /// Replaces the responder (for answers that need the server's port or the test's clock).
+    func setResponder(_ respond: @escaping @Sendable (Seen) -> Answer) async { recorder.respond = respond }
+
     /// Lets `/slow…` requests answer.
     func release() { recorder.release() }
 

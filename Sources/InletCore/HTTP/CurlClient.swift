@@ -212,7 +212,8 @@ private final class Transfer {
     /// 100 Continue), so only the final answer's fields remain.
     func headerLine(_ data: UnsafeMutablePointer<CChar>, _ length: Int) -> Int {
         var line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-        while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
+        // By scalars: "\r\n" is one Character, which hasSuffix("\n") would not see.
+        while let last = line.unicodeScalars.last, last == "\n" || last == "\r" { line.unicodeScalars.removeLast() }
         if line.hasPrefix("HTTP/") {
             headers.removeAll()
         } else if let first = line.first, first == " " || first == "\t", !headers.isEmpty {

@@ -145,8 +145,10 @@ enum HeaderText {
     /// - Returns: the fields, or the 1-based number of the first line without a colon.
     static func parse(_ text: String) -> Result<[(name: String, value: String)], LineError> {
         var fields: [(name: String, value: String)] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+        // By scalars: "\r\n" is one Character, which a split on "\n" would not see.
+        for (index, scalars) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = String(String.UnicodeScalarView(scalars))
+            if line.unicodeScalars.last == "\r" { line.unicodeScalars.removeLast() }
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             guard let colon = line.firstIndex(of: ":") else { return .failure(LineError(line: index + 1)) }
             let name = String(line[..<colon])

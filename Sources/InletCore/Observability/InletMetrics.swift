@@ -55,4 +55,16 @@ package enum InletMetrics {
     package static func webhook(source: String, event: String, outcome: String) {
         Counter(label: "inlet_webhooks_total", dimensions: [("source", source), ("event", event), ("outcome", outcome)]).increment()
     }
+
+    /// Requests of the host's HTTP service: `inlet_http_requests_total{source,host,status}`
+    /// (`status` is the HTTP status, or `error` when no answer arrived: network error, timeout).
+    package static func httpRequest(source: String, host: String, status: String) {
+        Counter(label: "inlet_http_requests_total", dimensions: [("source", source), ("host", host), ("status", status)]).increment()
+    }
+
+    /// The rate-limit budget the last answer of a source announced:
+    /// `inlet_rate_limit_remaining{source}` (`x-ratelimit-remaining`).
+    package static func rateLimitRemaining(source: String, remaining: Int) {
+        Gauge(label: "inlet_rate_limit_remaining", dimensions: [("source", source)]).record(remaining)
+    }
 }

@@ -74,6 +74,7 @@ package actor Orchestrator {
     /// their queued jobs are deferred to when it half-opens; a half-open breaker admits one probe.
     package func capacity(queue: JobQueue) -> [String: Int] {
         let now = clock.now
+        absorbUpstreamReports(now: now)
         var capacity: [String: Int] = [:]
         for name in sources.keys.sorted() {
             guard var runtime = sources[name], runtime.config.isEnabled, runtime.plugin != nil,
@@ -148,6 +149,9 @@ package actor Orchestrator {
     package func finished(_ report: JobRunner.Report, instance: ConnectorInstance?) async {
         let name = report.job.source
         let now = clock.now
+        // What the job's HTTP requests met upstream counts first: a burst of 5xx may have opened
+        // the breaker, and then the job's own outcome no longer moves it.
+        absorbUpstreamReports(now: now)
         var toDestroy: ConnectorInstance?
         if let instance {
             let id = ObjectIdentifier(instance)
@@ -193,6 +197,26 @@ package actor Orchestrator {
         }
         wakeup.signal()
         if let toDestroy { await toDestroy.destroy() }
+    }
+
+    /// Feeds the HTTP service's verdicts on each source's upstream (5xx or network error: a
+    /// failure; any other answer: a success) to the source's breaker, in the order they came.
+    private func absorbUpstreamReports(now: Date) {
+        guard let reports = http?.upstream.take(), !reports.isEmpty else { return }
+        for (name, results) in reports.sorted(by: { $0.key < $1.key }) {
+            guard var runtime = sources[name] else { continue }
+            let before = (runtime.breaker.persisted.name, runtime.breaker.persisted.consecutiveFailures)
+            for success in results {
+                if let transition = runtime.breaker.record(success: success, now: now) {
+                    logger.notice("circuit breaker of '\(name)': \(transition) (upstream HTTP \(success ? "answered" : "failed"))")
+                }
+            }
+            sources[name] = runtime
+            InletMetrics.circuitState(source: name, value: runtime.breaker.gaugeValue)
+            if (runtime.breaker.persisted.name, runtime.breaker.persisted.consecutiveFailures) != before {
+                persistHealth(name, runtime)
+            }
+        }
     }
 
     private func persistHealth(_ name: String, _ runtime: SourceRuntime) {

@@ -160,6 +160,25 @@ extension InletDatabase {
                 )
                 """)
         }
+        migrator.registerMigration("v5-http-cache") { db in
+            // The host's HTTP service: validators and answers of cacheable GETs per source and
+            // cache key (URL + Accept), sent back as If-None-Match / If-Modified-Since. A rowid
+            // table: rows carry whole bodies.
+            try db.execute(sql: """
+                CREATE TABLE http_cache (
+                    source TEXT NOT NULL,
+                    cache_key TEXT NOT NULL,
+                    url TEXT NOT NULL,
+                    etag TEXT,
+                    last_modified TEXT,
+                    status INTEGER NOT NULL,
+                    headers TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    stored_at REAL NOT NULL,
+                    PRIMARY KEY (source, cache_key)
+                )
+                """)
+        }
         return migrator
     }
 }
