@@ -63,7 +63,7 @@ final class GitHubHarness: Sendable {
             if block["app"] == nil, block["token_file"] == nil { block["token"] = block["token"] ?? "ghp_test" }
             let json = String(decoding: try JSONSerialization.data(withJSONObject: block), as: UTF8.self)
             let plugin = try PluginLibrary.load(path: Self.plugin)
-            let http = HTTPService(clock: clock)
+            let http = HTTPService(database: database, clock: clock)
             let instance = try await ConnectorInstance.create(
                 plugin: plugin, source: source, configJSON: json, dataDirectory: folder.file("data"), configDirectory: folder.path,
                 logger: Logger(label: "github-test"), http: http)
