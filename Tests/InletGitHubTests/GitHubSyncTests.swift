@@ -138,6 +138,24 @@ struct GitHubSyncTests {
             """)
     }
 
+    /// `inlet sync --full`: every file and issue is looked at again, but text the sink already
+    /// stores is referred to by blob SHA, not fetched.
+    @Test func aFullSyncRereadsTheTreeButFetchesNoBlobTheSinkHas() async throws {
+        let harness = try await GitHubHarness.start(config: ["owner": "acme", "exclude_repos": ["archive-*"]], Self.acme())
+        defer { Task { await harness.stop() } }
+        #expect(try await harness.syncAll().allOK)
+        _ = harness.standIn.requests(reset: true)
+        let results = try await harness.syncAll(full: true)
+        #expect(results.allOK)
+        let requests = harness.standIn.requests()
+        #expect(requests.lines.filter { !$0.contains("/git/") } == [
+            "GET /orgs/acme/repos", "GET /repos/acme/widgets/commits/main", "GET /repos/acme/widgets/issues", "GET /repos/acme/widgets/pulls",
+        ])
+        // Only the binary (the sink keeps no binary bodies) is fetched again.
+        #expect(requests.filter { $0.path.contains("/git/blobs/") }.count == 1)
+        #expect(results[1].counts.written == 0, "nothing changed, so nothing new is written")
+    }
+
     @Test func aTruncatedTreeIsWalkedSubtreeBySubtree() async throws {
         let harness = try await GitHubHarness.start(config: ["owner": "acme", "issues": false, "pull_requests": false]) { world in
             world.owners["acme"] = "orgs"
