@@ -164,6 +164,9 @@ struct FakeGitHub {
     var requests: [ReceivedRequest] = []
     /// Answers to serve first, by path (without query), in order.
     var scripted: [String: [ScriptedAnswer]] = [:]
+    /// Changes made right after answering a path, in order, one per answer (to change GitHub
+    /// in the middle of a walk over pages).
+    var afterAnswering: [String: [(inout FakeGitHub) -> Void]] = [:]
     /// A recursive tree with more entries than this is answered truncated.
     var truncateTreesOver = Int.max
     /// Recorded exchanges mounted as they are: path and query → (status, headers, body).
@@ -303,6 +306,12 @@ struct FakeGitHub {
         reply.headers["x-ratelimit-used"] = String(limit - remaining)
         reply.headers["x-ratelimit-resource"] = "core"
         requests.append(ReceivedRequest(method: method, target: target, headers: headers, status: reply.status))
+        let path = String(target.split(separator: "?", maxSplits: 1)[0])
+        if var changes = afterAnswering[path], !changes.isEmpty {
+            let change = changes.removeFirst()
+            afterAnswering[path] = changes
+            change(&self)
+        }
         return reply
     }
 

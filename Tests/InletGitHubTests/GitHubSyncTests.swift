@@ -274,6 +274,31 @@ struct GitHubSyncTests {
         #expect(quiet.counted == 0)
     }
 
+    /// Newest first, an issue updated while the walk is on page 1 jumps ahead of the pages
+    /// read: this walk misses it, none of the others is skipped, and the next walk takes it
+    /// (oldest first, the shift would skip an unchanged issue for good).
+    @Test func anIssueUpdatedDuringTheWalkIsTakenNextTimeAndNoOtherIsSkipped() async throws {
+        let harness = try await GitHubHarness.start(config: ["owner": "acme", "exclude_repos": ["archive-*"], "pull_requests": false]) { world in
+            Self.acme()(&world)
+            for number in 10..<260 { world.upsertIssue("acme/widgets", number: number, title: "Issue \(number)") }
+            // Issue 15 is on the last page; it is edited right after the first page is answered.
+            world.afterAnswering["/repos/acme/widgets/issues"] = [{ world in
+                world.upsertIssue("acme/widgets", number: 15, title: "Issue 15, edited mid-walk")
+            }]
+        }
+        defer { Task { await harness.stop() } }
+        #expect(try await harness.syncAll().allOK)
+        let first = try harness.live().filter { $0.value.kind == "issue" }
+        // Every issue but the one that jumped ahead: the shift of the pages skipped no other.
+        #expect(first.count == 251)
+        #expect(first["acme/widgets/issues/15"] == nil)
+
+        #expect(try await harness.syncAll().allOK)
+        let second = try harness.live().filter { $0.value.kind == "issue" }
+        #expect(second.count == 252)
+        #expect(second["acme/widgets/issues/15"]?.metadata["title"] as? String == "Issue 15, edited mid-walk")
+    }
+
     @Test func withIssuesTurnedOffPullRequestsComeFromThePullListingAlone() async throws {
         let harness = try await GitHubHarness.start(config: ["owner": "acme", "exclude_repos": ["archive-*"]]) { world in
             Self.acme()(&world)
