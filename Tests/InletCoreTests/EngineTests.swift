@@ -16,7 +16,7 @@ final class EngineHarness {
     private let group: ServiceGroup
     private var task: Task<Void, any Error>?
 
-    init(sources: String, extra: String = "", leaseDuration: Duration = .seconds(30), workers: Int = 4) throws {
+    init(sources: String, extra: String = "", leaseDuration: Duration = .seconds(30), workers: Int = 4, withHTTP: Bool = false) throws {
         directory = try TemporaryDirectory()
         let yaml = """
             data_dir: \(directory.path)/var
@@ -32,7 +32,9 @@ final class EngineHarness {
         let clock = SystemScheduleClock()
         let wakeup = Wakeup()
         let configured = ConfiguredSources(config: config, environment: [:])
-        let orchestrator = Orchestrator(sources: configured, database: database, clock: clock, logger: logger, wakeup: wakeup)
+        let http = withHTTP ? HTTPService(database: database, clock: clock) : nil
+        let orchestrator = Orchestrator(
+            sources: configured, database: database, clock: clock, logger: logger, wakeup: wakeup, http: http)
         let runner = JobRunner(queue: queue, clock: clock, logger: logger, leaseDuration: leaseDuration, watchdog: config.watchdog)
         let pool = WorkerPool(
             orchestrator: orchestrator, queue: queue, runner: runner, wakeup: wakeup, workers: config.workers, owner: "test",
@@ -185,6 +187,30 @@ struct EngineTests {
         #expect(job.state == .queued)  // deferred, never failed or dropped
         #expect(job.attempts == 2)
         #expect(try engine.outcomes(id) == ["retry", "retry"])
+    }
+
+    @Test func aBurstOf5xxDuringOneJobOpensTheBreakerAndDefersTheSourcesJobs() async throws {
+        let server = try await UpstreamTestServer { _ in .init(503, "upstream down") }
+        let engine = try EngineHarness(
+            sources: EngineHarness.echoSource(
+                "flaky", config: "{}", settings: "circuit_breaker: { failure_threshold: 3, open_for: 1h }"),
+            withHTTP: true)
+        engine.start()
+        let before = Date()
+        // One job that meets five 503s: each is an answer (the job succeeds), and each counts
+        // against the breaker.
+        let burst = try engine.queue.enqueue(JobRequest(
+            source: "flaky", kind: "http", args: #"{"url": "\#(server.url("/api"))", "repeat": 5}"#, maxAttempts: 3)).jobID!
+        try await engine.waitUntil("the job ends") { try engine.job(burst).state == .succeeded }
+        try await engine.waitUntil("the breaker opens") { try engine.status("flaky", "breaker_state") == "open" }
+        let next = try engine.enqueue("flaky")
+        try await engine.waitUntil("the next job is deferred") { try engine.job(next).runAt > before.addingTimeInterval(3000) }
+        await engine.stop()
+        await server.stop()
+        #expect(try engine.outcomes(burst) == ["succeeded"])  // job outcomes as they were
+        #expect(try engine.job(next).state == .queued)
+        #expect(try engine.job(next).attempts == 0)
+        #expect(server.requests.count == 5)
     }
 
     @Test func aStoredWebhookDeliveryReachesTheConnectorsWebhookEntry() async throws {
