@@ -15,6 +15,12 @@ final class GitHubClient: Sendable {
         case app(AppAuth)
     }
 
+    /// True with GitHub App credentials (an installation lists its own repositories).
+    var isApp: Bool {
+        if case .app = credentials { return true }
+        return false
+    }
+
     static let userAgent = "inlet-github/1.0"
     static let apiVersion = "2022-11-28"
     static let json = "application/vnd.github+json"

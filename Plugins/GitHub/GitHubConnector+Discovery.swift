@@ -37,6 +37,7 @@ extension GitHubConnector {
     /// Every repository of the owner. `owner_type: auto` tries the organisation listing first and
     /// remembers which one answered.
     private func listRepositories(host: InletHost) throws -> [GitHub.Repository] {
+        if client.isApp { return try listInstallationRepositories(host: host) }
         var kinds: [String]
         switch settings.ownerType {
         case .org: kinds = ["orgs"]
@@ -71,5 +72,20 @@ extension GitHubConnector {
             return repositories
         }
         throw ConnectorError.failed("github: owner '\(settings.owner)' not found")
+    }
+
+    /// A GitHub App sees what its installation was granted, private repositories included
+    /// (`/users/OWNER/repos` would show a user's public ones only): the installation's listing,
+    /// kept to the owner's repositories.
+    private func listInstallationRepositories(host: InletHost) throws -> [GitHub.Repository] {
+        struct Page: Decodable { var repositories: [GitHub.Repository] }
+        var repositories: [GitHub.Repository] = []
+        try client.pages("/installation/repositories?per_page=100", host: host) { response in
+            repositories += try GitHubClient.decode(Page.self, response, "installation repositories").repositories
+            host.progress(done: repositories.count, total: 0)
+            return true
+        }
+        let prefix = settings.owner.lowercased() + "/"
+        return repositories.filter { $0.fullName.lowercased().hasPrefix(prefix) }
     }
 }

@@ -394,6 +394,15 @@ struct FakeGitHub {
 
     private func modelRoute(path: String, query: [String: String], accept: String) -> Reply {
         let parts = path.split(separator: "/").map(String.init)
+        if parts == ["installation", "repositories"] {
+            // What the App's installation was granted: every repository of its owner, private ones included.
+            let granted = repositories.values.filter { !$0.hidden && owners[$0.owner] != nil }.sorted { $0.fullName < $1.fullName }
+            let reply = page(granted.map(repositoryJSON), path: path, query: query)
+            guard let items = try? JSONSerialization.jsonObject(with: Data(reply.body)) else { return reply }
+            var wrapped = json(["total_count": granted.count, "repositories": items])
+            wrapped.headers.merge(reply.headers.filter { $0.key == "link" }) { _, new in new }
+            return wrapped
+        }
         if parts.count == 3, parts[0] == "orgs" || parts[0] == "users", parts[2] == "repos" {
             guard owners[parts[1]] == parts[0] else { return notFound() }
             let listed = repositories.values.filter { $0.owner == parts[1] && !$0.hidden }.sorted { $0.name < $1.name }
