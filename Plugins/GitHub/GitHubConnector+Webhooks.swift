@@ -78,9 +78,10 @@ extension GitHubConnector {
         let repo = payload.repository.fullName
         let listed = try host.decodedState(ListedRepositories.self, StateKeys.repositories) ?? [:]
         guard let entry = listed[repo] else {
-            if ownedHere(payload.repository) {
-                // Perhaps new since the last discovery: let discovery decide.
-                host.log(.info, "github: push to \(repo), not yet discovered; asking discovery")
+            // Perhaps new since the last discovery: let discovery decide, unless the filters
+            // would leave it out anyway (a push to an archived, forked or excluded repository).
+            if ownedHere(payload.repository), accepts(payload.repository) {
+                host.log(.info, "github: push \(delivery) to \(repo), not yet discovered; asking discovery")
                 try enqueueDiscovery(host: host, priority: Self.pushPriority)
             }
             return

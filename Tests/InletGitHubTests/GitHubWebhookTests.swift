@@ -79,6 +79,23 @@ struct GitHubWebhookTests {
         #expect(try harness.state("dirty:Codertocat/Hello-World") == "6113728f27ae82c7b1a177c8d03f9e96e0adf246")
         #expect(harness.standIn.requests().isEmpty)
 
+        // A push to a repository discovery has not seen asks for a discovery, unless the filters
+        // (here: forks) would leave it out.
+        func pushTo(_ name: String, fork: Bool) throws -> [UInt8] {
+            try Fixtures.webhook("push/payload.json") { payload in
+                var repository = payload["repository"] as! [String: Any]
+                repository["full_name"] = "Codertocat/\(name)"
+                repository["name"] = name
+                repository["fork"] = fork
+                payload["repository"] = repository
+                payload["ref"] = "refs/heads/master"
+            }
+        }
+        let newRepository = try await harness.webhook("push", try pushTo("Brand-New", fork: false))
+        #expect(newRepository.followUps.map(\.uniqueKey) == ["sync:gh"])
+        let fork = try await harness.webhook("push", try pushTo("A-Fork", fork: true))
+        #expect(fork.ok && fork.followUps.isEmpty)
+
         // The repo job then checks the head even though the listing did not move, and clears the mark.
         let sync = try await harness.run("repo", args: ["repo": "Codertocat/Hello-World"])
         #expect(sync.ok, "\(sync.message ?? "")")
