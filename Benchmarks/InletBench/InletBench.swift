@@ -5,6 +5,9 @@ import Logging
 /// `make bench`: each figure printed beside a baseline measured in the same run, as a ratio.
 @main
 struct InletBench {
+    static let usage =
+        "usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--seconds N] [--only folder|queue|git|webhooks|e2e1]"
+
     static func main() async throws {
         var arguments = CommandLine.arguments.dropFirst()
         var pluginFolder = ".build-release/plugins"
@@ -21,9 +24,12 @@ struct InletBench {
             case "--only": only = arguments.popFirst()
             case "--repository": repository = arguments.popFirst() ?? repository
             case "--seconds": seconds = Int(arguments.popFirst() ?? "") ?? seconds
+            case "--help", "-h":
+                print(usage)
+                return
             default:
-                fatalError(
-                    "usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--seconds N] [--only folder|queue|git|webhooks|e2e1]")
+                FileHandle.standardError.write(Data("inlet-bench: unknown argument '\(argument)'\n\(usage)\n".utf8))
+                exit(2)
             }
         }
         LoggingSystem.bootstrap { label in

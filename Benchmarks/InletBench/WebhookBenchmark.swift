@@ -11,6 +11,8 @@ import Prometheus
 struct WebhookBenchmark {
     let seconds: Int
     let connections = 32
+    /// The pause after each answer on a paced (half load) connection.
+    static let pauseMilliseconds = 10
 
     struct Figures {
         var requestsPerSecond: Double
@@ -68,6 +70,9 @@ struct WebhookBenchmark {
         try script.replacingOccurrences(of: #""X-GitHub-Event"] = "push""#, with: #""X-GitHub-Event"] = "ping""#)
             .write(toFile: root + "/ping.lua", atomically: true, encoding: .utf8)
 
+        try (script + "\ndelay = function() return \(Self.pauseMilliseconds) end\n")
+            .write(toFile: root + "/paced.lua", atomically: true, encoding: .utf8)
+
         let plainRouter = Router()
         plainRouter.post("plain") { _, _ in "ok" }
         let (ports, continuation) = AsyncStream.makeStream(of: (String, Int).self)
@@ -97,6 +102,19 @@ struct WebhookBenchmark {
                              label, hooks.requestsPerSecond, hooks.p50, hooks.p99, plain.requestsPerSecond, plain.p50, plain.p99, ratio))
                 print(String(format: "    (verified and parsed, not stored: %.0f req/s, p50 %@, p99 %@)", ping.requestsPerSecond, ping.p50, ping.p99))
                 if hooks.non2xx > 0 { print("  warning: \(hooks.non2xx) webhook answers were not 2xx") }
+                if connections == self.connections {
+                    // Half load: wrk paces each connection with its delay() hook (a pause after every
+                    // answer), with enough connections for half the saturation rate; the rate
+                    // reached is printed, since a pause plus the answer's latency sets it.
+                    let target = hooks.requestsPerSecond / 2
+                    let pacedConnections = max(1, Int((target * Double(Self.pauseMilliseconds) / 1000).rounded()))
+                    let half = try await Self.offPool {
+                        try Self.wrk(wrk, url: webhookURL, script: root + "/paced.lua", connections: pacedConnections, seconds: seconds)
+                    }
+                    print(String(format: "  half load (aim %.0f req/s: %d connections, each pausing %d ms): webhooks %.0f req/s, p50 %@, p99 %@",
+                                 target, pacedConnections, Self.pauseMilliseconds, half.requestsPerSecond, half.p50, half.p99))
+                    if half.non2xx > 0 { print("  warning: \(half.non2xx) webhook answers were not 2xx") }
+                }
             }
             let (stored, withJob) = try await database.pool.read { db in
                 (try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_deliveries") ?? 0,
