@@ -5,6 +5,9 @@ import Logging
 /// `make bench`: each figure printed beside a baseline measured in the same run, as a ratio.
 @main
 struct InletBench {
+    static let usage =
+        "usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--seconds N] [--connections N] [--only folder|queue|git|webhooks|e2e1]"
+
     static func main() async throws {
         var arguments = CommandLine.arguments.dropFirst()
         var pluginFolder = ".build-release/plugins"
@@ -13,6 +16,7 @@ struct InletBench {
         var only: String?
         var repository = "/opt/swift-packages/apple/swift-protobuf.git"
         var seconds = 10
+        var connections = 32
         while let argument = arguments.popFirst() {
             switch argument {
             case "--plugins": pluginFolder = arguments.popFirst() ?? pluginFolder
@@ -21,9 +25,13 @@ struct InletBench {
             case "--only": only = arguments.popFirst()
             case "--repository": repository = arguments.popFirst() ?? repository
             case "--seconds": seconds = Int(arguments.popFirst() ?? "") ?? seconds
+            case "--connections": connections = Int(arguments.popFirst() ?? "") ?? connections
+            case "--help", "-h":
+                print(usage)
+                return
             default:
-                fatalError(
-                    "usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--seconds N] [--only folder|queue|git|webhooks|e2e1]")
+                FileHandle.standardError.write(Data("inlet-bench: unknown argument '\(argument)'\n\(usage)\n".utf8))
+                exit(2)
             }
         }
         LoggingSystem.bootstrap { label in
@@ -34,7 +42,7 @@ struct InletBench {
         if only == nil || only == "folder" { try await FolderBenchmark(pluginFolder: pluginFolder, files: files).run() }
         if only == nil || only == "queue" { try await QueueBenchmark(jobs: jobs).run() }
         if only == nil || only == "git" { try await GitBenchmark(pluginFolder: pluginFolder, repository: repository).run() }
-        if only == nil || only == "webhooks" { try await WebhookBenchmark(seconds: seconds).run() }
+        if only == nil || only == "webhooks" { try await WebhookBenchmark(seconds: seconds, connections: connections).run() }
         if only == "e2e1" { try await QueueBenchmark(jobs: jobs, onlyWorkers: 1).run() }
     }
 }

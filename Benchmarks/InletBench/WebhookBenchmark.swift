@@ -10,7 +10,10 @@ import Prometheus
 /// loaded by wrk on loopback in the same run.
 struct WebhookBenchmark {
     let seconds: Int
-    let connections = 32
+    /// wrk connections of the saturation run (`--connections`).
+    var connections = 32
+    /// The pause after each answer on a paced (half load) connection.
+    static let pauseMilliseconds = 10
 
     struct Figures {
         var requestsPerSecond: Double
@@ -68,8 +71,16 @@ struct WebhookBenchmark {
         try script.replacingOccurrences(of: #""X-GitHub-Event"] = "push""#, with: #""X-GitHub-Event"] = "ping""#)
             .write(toFile: root + "/ping.lua", atomically: true, encoding: .utf8)
 
+        try (script + "\ndelay = function() return \(Self.pauseMilliseconds) end\n")
+            .write(toFile: root + "/paced.lua", atomically: true, encoding: .utf8)
+
         let plainRouter = Router()
         plainRouter.post("plain") { _, _ in "ok" }
+        // The constant route again, but reading the whole body first: what receiving 7 KB costs.
+        plainRouter.post("read") { request, _ in
+            _ = try await request.body.collect(upTo: WebhookReceiver.maxBodySize)
+            return "ok"
+        }
         let (ports, continuation) = AsyncStream.makeStream(of: (String, Int).self)
         let webhookApp = surface.application(listen: .init(host: "127.0.0.1", port: 0)) { continuation.yield(("webhook", $0)) }
         let plainApp = Application(
@@ -86,17 +97,33 @@ struct WebhookBenchmark {
             }
             let webhookURL = "http://127.0.0.1:\(found["webhook"]!)/webhooks/acme"
             let plainURL = "http://127.0.0.1:\(found["plain"]!)/plain"
+            let readURL = "http://127.0.0.1:\(found["plain"]!)/read"
             let script = root + "/post.lua"
             print("webhooks: signed \(payload.count)-byte push deliveries, wrk -t1, \(seconds)s per run, loopback")
             for (label, connections) in [("saturation, \(connections) connections", connections), ("light load, 1 connection", 1)] {
                 let plain = try await Self.offPool { try Self.wrk(wrk, url: plainURL, script: script, connections: connections, seconds: seconds) }
                 let hooks = try await Self.offPool { try Self.wrk(wrk, url: webhookURL, script: script, connections: connections, seconds: seconds) }
                 let ping = try await Self.offPool { try Self.wrk(wrk, url: webhookURL, script: root + "/ping.lua", connections: connections, seconds: seconds) }
+                let read = try await Self.offPool { try Self.wrk(wrk, url: readURL, script: script, connections: connections, seconds: seconds) }
                 let ratio = hooks.requestsPerSecond / max(plain.requestsPerSecond, 1) * 100
                 print(String(format: "  %@: webhooks %.0f req/s (p50 %@, p99 %@), plain route %.0f req/s (p50 %@, p99 %@): %.0f%%",
                              label, hooks.requestsPerSecond, hooks.p50, hooks.p99, plain.requestsPerSecond, plain.p50, plain.p99, ratio))
-                print(String(format: "    (verified and parsed, not stored: %.0f req/s, p50 %@, p99 %@)", ping.requestsPerSecond, ping.p50, ping.p99))
+                print(String(format: "    (verified and parsed, not stored: %.0f req/s, p50 %@, p99 %@; constant route reading the body: %.0f req/s, p50 %@, p99 %@)",
+                             ping.requestsPerSecond, ping.p50, ping.p99, read.requestsPerSecond, read.p50, read.p99))
                 if hooks.non2xx > 0 { print("  warning: \(hooks.non2xx) webhook answers were not 2xx") }
+                if connections == self.connections {
+                    // Half load: wrk paces each connection with its delay() hook (a pause after every
+                    // answer), with enough connections for half the saturation rate; the rate
+                    // reached is printed, since a pause plus the answer's latency sets it.
+                    let target = hooks.requestsPerSecond / 2
+                    let pacedConnections = max(1, Int((target * Double(Self.pauseMilliseconds) / 1000).rounded()))
+                    let half = try await Self.offPool {
+                        try Self.wrk(wrk, url: webhookURL, script: root + "/paced.lua", connections: pacedConnections, seconds: seconds)
+                    }
+                    print(String(format: "  half load (aim %.0f req/s: %d connections, each pausing %d ms): webhooks %.0f req/s, p50 %@, p99 %@",
+                                 target, pacedConnections, Self.pauseMilliseconds, half.requestsPerSecond, half.p50, half.p99))
+                    if half.non2xx > 0 { print("  warning: \(half.non2xx) webhook answers were not 2xx") }
+                }
             }
             let (stored, withJob) = try await database.pool.read { db in
                 (try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_deliveries") ?? 0,

@@ -64,6 +64,9 @@ public struct ConnectorError: Error, CustomStringConvertible, Sendable {
 
     public var disposition: Disposition
     public var message: String
+    /// True when the host already explained this status on the call (its HTTP service does, with
+    /// more detail than the SDK sees): rethrowing it then keeps the host's words.
+    var explainedByHost = false
 
     public init(_ disposition: Disposition, _ message: String) {
         self.disposition = disposition

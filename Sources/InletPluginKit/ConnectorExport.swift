@@ -123,6 +123,13 @@ public enum ConnectorExport {
             host.setError(String(describing: error))
             return INLET_RETRY
         }
+        if error.explainedByHost {
+            switch error.disposition {
+            case .retry: return INLET_RETRY
+            case .failed: return INLET_FAILED
+            case .rateLimited: return INLET_RATE_LIMITED
+            }
+        }
         switch error.disposition {
         case .retry:
             host.setError(error.message)

@@ -77,7 +77,13 @@ extension InletHost {
             throw ConnectorError.failed("this inlet host has no HTTP service (ABI 1.1 or later is needed)")
         }
         var headerText = ""
-        for (name, value) in request.headers { headerText += "\(name): \(value)\n" }
+        for (name, value) in request.headers {
+            // A line break would smuggle a second header in: refuse it here, naming the header.
+            guard !name.isEmpty, !name.contains(where: { $0.isNewline || $0 == ":" }), !value.contains(where: \.isNewline) else {
+                throw ConnectorError.failed("HTTP header '\(name.prefix(64))' has an empty name, a colon in its name, or a line break")
+            }
+            headerText += "\(name): \(value)\n"
+        }
         let timeoutMilliseconds: UInt32 = request.timeout.map { duration in
             let (seconds, attoseconds) = duration.components
             let milliseconds = max(0, seconds) * 1000 + max(0, attoseconds) / 1_000_000_000_000_000
@@ -103,6 +109,7 @@ extension InletHost {
             table.pointee.buffer_free(call, &out.headers)
             table.pointee.buffer_free(call, &out.body)
         }
+        var error: ConnectorError
         switch status {
         case INLET_OK:
             return HTTPResponse(
@@ -110,12 +117,15 @@ extension InletHost {
                 notModified: out.flags & INLET_HTTP_NOT_MODIFIED != 0)
         case INLET_RATE_LIMITED:
             let wait = Duration.milliseconds(Int64(clamping: out.retry_after_ms))
-            throw ConnectorError.rateLimited(retryAfter: wait, "rate limited on \(request.method) \(Self.redacted(request.url)) for \(out.retry_after_ms) ms")
+            error = .rateLimited(retryAfter: wait, "rate limited on \(request.method) \(Self.redacted(request.url)) for \(out.retry_after_ms) ms")
         case INLET_FAILED:
-            throw ConnectorError.failed("the host refused \(request.method) \(Self.redacted(request.url))")
+            error = .failed("the host refused \(request.method) \(Self.redacted(request.url)) (its reason is on the job)")
         default:
-            throw ConnectorError.retry("\(request.method) \(Self.redacted(request.url)) failed (network error, timeout or cancellation)")
+            error = .retry("\(request.method) \(Self.redacted(request.url)) failed (network error, timeout or cancellation)")
         }
+        // The host explained the status on the call in its own words: rethrowing keeps them.
+        error.explainedByHost = true
+        throw error
     }
 
     private static func bytes(_ buffer: inlet_buffer) -> [UInt8] {

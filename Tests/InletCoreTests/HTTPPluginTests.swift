@@ -46,6 +46,21 @@ struct HTTPPluginTests {
         #expect(harness.server.requests.map(\.path) == ["/items/1"])
     }
 
+    @Test func aRateLimitedRequestRateLimitsTheJobWithTheHostsDelayAndWords() async throws {
+        let harness = try await HTTPServiceHarness { _ in .init(429, headers: [("Retry-After", "30")], "slow down") }
+        let instance = try await echo(harness)
+        let args = #"{"url": "\#(harness.server.url("/limited?token=QUERYSECRET"))"}"#
+        let result = await SyncRunner(database: harness.database, logger: harness.logs.logger()).run(instance: instance, kind: "http", args: args)
+        await instance.destroy()
+        await harness.stop()
+        #expect(result.status == .rateLimited)
+        #expect(result.retryAfter == .seconds(30))
+        let message = try #require(result.message)
+        #expect(message.contains("source 'echo'") && message.contains("Retry-After 30 s"), "\(message)")
+        #expect(!message.contains("QUERYSECRET"))
+        #expect(try record(harness.database) == nil)  // nothing committed
+    }
+
     /// A connector in plain C: its sync GETs the URL in its args through host->http and emits
     /// the answer; a non-OK status is returned as it is (the host explained it on the call).
     static let cConnector = #"""

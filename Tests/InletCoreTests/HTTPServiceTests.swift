@@ -232,8 +232,9 @@ struct HTTPServiceTests {
         let badName = await HostHTTP.perform(call, url: harness.server.url("/"), headers: "Bad Name: secret-value")
         let credentials = await HostHTTP.perform(call, url: "http://user:pw@127.0.0.1:\(harness.server.port)/")
         let small = await HostHTTP.perform(call, url: harness.server.url("/"), requestSize: 16)
+        let smallAnswer = await HostHTTP.perform(call, url: harness.server.url("/"), responseSize: 24)
         await harness.stop()
-        for outcome in [ftp, relative, method, header, badName, credentials, small] {
+        for outcome in [ftp, relative, method, header, badName, credentials, small, smallAnswer] {
             #expect(outcome.status == .failed)
             #expect(outcome.error?.hasPrefix("source 'acme': http: ") == true, "\(outcome.error ?? "")")
         }
@@ -242,7 +243,8 @@ struct HTTPServiceTests {
         #expect(header.error?.contains("header line 2") == true)
         #expect(badName.error?.contains("'Bad Name'") == true && badName.error?.contains("secret-value") == false)
         #expect(credentials.error?.contains("credentials") == true && credentials.error?.contains("pw") == false)
-        #expect(small.error?.contains("struct_size 16") == true)
+        #expect(small.error?.contains("request struct_size 16") == true)
+        #expect(smallAnswer.error?.contains("response struct_size 24") == true)
         #expect(harness.server.requests.isEmpty)
     }
 

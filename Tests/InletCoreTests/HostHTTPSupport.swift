@@ -33,13 +33,14 @@ enum HostHTTP {
 
     static func perform(
         _ call: PluginCall, method: String? = nil, url: String, headers: String? = nil, body: [UInt8]? = nil, flags: UInt32 = 0,
-        timeoutMilliseconds: UInt32 = 0, requestSize: Int = MemoryLayout<inlet_http_request>.size
+        timeoutMilliseconds: UInt32 = 0, requestSize: Int = MemoryLayout<inlet_http_request>.size,
+        responseSize: Int = MemoryLayout<inlet_http_response>.size
     ) async -> Outcome {
         await PluginThread.run(name: "test-http") {
             let handle = HostServices.handle(for: call)
             let table = HostServices.table.pointee
             var out = inlet_http_response()
-            out.struct_size = UInt32(MemoryLayout<inlet_http_response>.size)
+            out.struct_size = UInt32(responseSize)
             let status = optionalCString(method) { methodPointer in
                 url.withCString { urlPointer in
                     optionalCString(headers) { headerPointer in

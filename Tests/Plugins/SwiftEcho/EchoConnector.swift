@@ -25,6 +25,7 @@ final class EchoConnector: Connector {
            "sleep_ms": {"type": "integer", "minimum": 0},
            "hang": {"type": "string", "enum": ["until_cancelled", "ignore_cancel"]},
            "fail_runs": {"type": "integer", "minimum": 0},
+           "http_url": {"type": "string"},
            "_inlet": {"type": "object"}}}
         """
 
@@ -52,6 +53,8 @@ final class EchoConnector: Connector {
         var hang: String?
         /// The first N runs fail (counted in state, committed by nothing: so counted in memory).
         var failRuns: Int?
+        /// Each sync first GETs this URL through the host and emits the answer as record `http`.
+        var httpUrl: String?
     }
 
     /// Runs started by this instance (for `fail_runs`).
@@ -80,6 +83,7 @@ final class EchoConnector: Connector {
         default: break
         }
         if let sequence = settings.sequence { return try emitSequence(sequence, host: host) }
+        if let url = settings.httpUrl { try fetch(args: JSONObject(bytes: JSONValue.object(["url": .string(url)]).jsonBytes()), host: host) }
         let runs = (try host.stateString("runs")).flatMap { Int($0) } ?? 0
         try host.setState("runs", String(runs + 1))
         let records = settings.records ?? []
