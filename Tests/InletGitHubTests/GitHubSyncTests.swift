@@ -156,6 +156,30 @@ struct GitHubSyncTests {
         #expect(results[1].counts.written == 0, "nothing changed, so nothing new is written")
     }
 
+    /// The goal of the issue, at scale: an unchanged owner of 120 repositories costs its listing
+    /// (2 pages of 100) and one conditional request per repository, none counted.
+    @Test func anUnchangedOwnerOf120RepositoriesCostsOneFreeRequestPerRepository() async throws {
+        let harness = try await GitHubHarness.start(config: ["owner": "acme", "pull_requests": false]) { world in
+            world.owners["acme"] = "orgs"
+            for index in 0..<120 {
+                world.addRepository(FakeGitHub.Repository(owner: "acme", name: "repo-\(index)", files: ["README.md": Array("repo \(index)\n".utf8)]))
+                world.upsertIssue("acme/repo-\(index)", number: 1, title: "Issue of \(index)")
+            }
+        }
+        defer { Task { await harness.stop() } }
+        let first = try await harness.syncAll()
+        #expect(first.count == 121 && first.allOK)
+        _ = harness.standIn.requests(reset: true)
+
+        #expect(try await harness.syncAll().allOK)
+        let unchanged = harness.standIn.requests()
+        #expect(unchanged.count == 2 + 120)
+        #expect(unchanged.filter { $0.path == "/orgs/acme/repos" }.count == 2)
+        #expect(unchanged.filter { $0.path.hasSuffix("/issues") }.count == 120)
+        #expect(unchanged.counted == 0, "\(unchanged.filter { $0.status != 304 })")
+        print("GitHub requests (stand-in), unchanged owner of 120 repositories: \(unchanged.count) requests, \(unchanged.counted) counted")
+    }
+
     @Test func aTruncatedTreeIsWalkedSubtreeBySubtree() async throws {
         let harness = try await GitHubHarness.start(config: ["owner": "acme", "issues": false, "pull_requests": false]) { world in
             world.owners["acme"] = "orgs"
