@@ -55,13 +55,14 @@ struct GitHubLimitsTests {
         #expect(try harness.live().keys.filter { $0.contains("/files/") }.count == 6)
     }
 
-    @Test func aSecondaryRateLimitIsHonouredForItsRetryAfter() async throws {
+    @Test(arguments: [403, 429])
+    func aSecondaryRateLimitIsHonouredForItsRetryAfter(status: Int) async throws {
         let clock = ManualClock(Date())
         let harness = try await GitHubHarness.start(config: ["owner": "acme", "issues": false, "pull_requests": false], clock: clock) { world in
             Self.oneRepository(&world)
             // GitHub's documented secondary limit: 403 (or 429) with retry-after, budget left.
             world.scripted["/orgs/acme/repos"] = [ScriptedAnswer(
-                status: 403, headers: ["retry-after": "30", "content-type": "application/json"],
+                status: status, headers: ["retry-after": "30", "content-type": "application/json"],
                 body: #"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}"#)]
         }
         defer { Task { await harness.stop() } }
@@ -69,7 +70,7 @@ struct GitHubLimitsTests {
         let limited = try await harness.run()
         #expect(limited.status == .rateLimited, "\(limited.message ?? "")")
         #expect(limited.retryAfter == .seconds(30))
-        #expect(harness.standIn.requests(reset: true).map(\.status) == [403])
+        #expect(harness.standIn.requests(reset: true).map(\.status) == [status])
 
         // Within the 30 seconds nothing is sent; after them the listing is asked for again.
         clock.advance(by: .seconds(10))
