@@ -65,16 +65,6 @@ final class GitHubEngine {
             try String.fetchOne(db, sql: "SELECT breaker_state FROM source_status WHERE source = ?", arguments: [GitHubHarness.source])
         }
     }
-
-    /// Polls until `condition` holds (a deadline against hanging, not a timing assertion).
-    func waitUntil(_ what: String, limit: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if (try? condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw StandInError(message: "timed out waiting for: \(what)")
-    }
 }
 
 @Suite("GitHub connector: breaker")
@@ -95,8 +85,8 @@ struct GitHubBreakerTests {
         engine.start()
         let before = Date()
         let id = try engine.enqueue()
-        try await engine.waitUntil("the breaker opens") { try engine.breakerState() == "open" }
-        try await engine.waitUntil("the job is deferred") { try engine.job(id).runAt > before.addingTimeInterval(3000) }
+        try await waitUntil("the breaker opens") { try engine.breakerState() == "open" }
+        try await waitUntil("the job is deferred") { try engine.job(id).runAt > before.addingTimeInterval(3000) }
         await engine.stop()
         await standIn.stop()
 

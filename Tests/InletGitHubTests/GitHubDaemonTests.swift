@@ -69,7 +69,7 @@ struct GitHubDaemonTests {
             }
         }
         // The pull requests are the repository job's last requests: once they are in, it sends no more.
-        try await Self.waitUntil("the scheduled sync ingests the repository", log: logText) { try readme() == "# Widgets\n" && lastPullRequest() }
+        try await waitUntil("the scheduled sync ingests the repository", explain: { "; daemon log:\n" + logText().suffix(3000) }) { try readme() == "# Widgets\n" && lastPullRequest() }
         let port = try await Self.port(logText)
         _ = standIn.requests(reset: true)
 
@@ -94,7 +94,7 @@ struct GitHubDaemonTests {
         let (_, response) = try await URLSession.shared.data(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 202)
 
-        try await Self.waitUntil("the push is synced", log: logText) { try readme() == "# Widgets\n\nPushed.\n" }
+        try await waitUntil("the push is synced", explain: { "; daemon log:\n" + logText().suffix(3000) }) { try readme() == "# Widgets\n\nPushed.\n" }
         let after = standIn.requests().lines
         #expect(after.first == "GET /repos/acme/widgets/commits/main", "the push's repo job checks the head at once: \(after)")
         #expect(!after.contains("GET /orgs/acme/repos"), "no discovery was needed")
@@ -105,22 +105,12 @@ struct GitHubDaemonTests {
 
     static func port(_ log: () -> String) async throws -> Int {
         var port: Int?
-        try await waitUntil("the daemon logs its port", log: log) {
+        try await waitUntil("the daemon logs its port", explain: { "; daemon log:\n" + log().suffix(3000) }) {
             let text = log()
             guard let range = text.range(of: #"listening on 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return false }
             port = Int(text[range].split(separator: ":").last ?? "")
             return port != nil
         }
         return port!
-    }
-
-    /// Polls until `condition` holds (a deadline against hanging, not a timing assertion).
-    static func waitUntil(_ what: String, log: () -> String, _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if (try? condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw StandInError(message: "timed out waiting for: \(what); daemon log:\n\(log().suffix(3000))")
     }
 }

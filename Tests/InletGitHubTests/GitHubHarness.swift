@@ -202,3 +202,14 @@ extension Array where Element == ReceivedRequest {
     var notModified: Int { filter { $0.status == 304 }.count }
     var counted: Int { filter { $0.status != 304 }.count }
 }
+
+/// Polls until `condition` holds: a deadline against hanging, not a timing assertion.
+/// - Parameter explain: what to add to the failure (a daemon's log).
+func waitUntil(_ what: String, limit: Duration = .seconds(60), explain: () -> String = { "" }, _ condition: () throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if (try? condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw StandInError(message: "timed out waiting for: \(what)\(explain())")
+}
