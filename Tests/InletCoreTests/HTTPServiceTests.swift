@@ -49,6 +49,7 @@ struct HTTPServiceTests {
         #expect(outcome.status == .ok, "\(outcome.error ?? "")")
         #expect(outcome.httpStatus == 201)
         #expect(outcome.text == "hello /greeting")
+        #expect(outcome.buffersNULTerminated)
         #expect(outcome.notModified == false)
         // Names in lowercase, in the order received, repeated fields kept.
         #expect(outcome.headers.filter { $0.name == "x-multi" }.map(\.value) == ["a", "b"])
