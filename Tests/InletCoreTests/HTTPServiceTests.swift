@@ -144,6 +144,24 @@ struct HTTPServiceTests {
         #expect(harness.server.requests.map { $0.header("if-none-match") } == [nil, "\"mine\""])
     }
 
+    @Test func aServiceThatStoresNothingStillSendsTheStoredValidators() async throws {
+        let harness = try await HTTPServiceHarness { seen in
+            if seen.header("if-none-match") == "\"v1\"" { return .init(304) }
+            return .init(200, headers: [("ETag", "\"\(seen.path == "/kept" ? "v1" : "v2")\"")], "body")
+        }
+        _ = await harness.get("/kept")  // stored by the harness's service
+        // A dry run's service: reads the cache, writes nothing.
+        let dry = HTTPService(database: harness.database, clock: harness.clock, storesAnswers: false)
+        let dryCall = PluginCall(source: "acme", mode: .job(commit: nil), logger: harness.logs.logger(), http: dry)
+        let kept = await HostHTTP.perform(dryCall, url: harness.server.url("/kept"))
+        let fresh = await HostHTTP.perform(dryCall, url: harness.server.url("/fresh"))
+        await harness.stop()
+        #expect(kept.notModified && kept.text == "body")
+        #expect(!fresh.notModified)
+        let keys = try await harness.database.pool.read { db in try String.fetchAll(db, sql: "SELECT url FROM http_cache") }
+        #expect(keys == [harness.server.url("/kept")])
+    }
+
     // MARK: - Transport
 
     @Test func gzipIsUndoneAndItsHeadersDropped() async throws {
