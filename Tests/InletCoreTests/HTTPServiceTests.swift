@@ -49,6 +49,7 @@ struct HTTPServiceTests {
         #expect(outcome.status == .ok, "\(outcome.error ?? "")")
         #expect(outcome.httpStatus == 201)
         #expect(outcome.text == "hello /greeting")
+        #expect(outcome.buffersNULTerminated)
         #expect(outcome.notModified == false)
         // Names in lowercase, in the order received, repeated fields kept.
         #expect(outcome.headers.filter { $0.name == "x-multi" }.map(\.value) == ["a", "b"])
@@ -141,6 +142,24 @@ struct HTTPServiceTests {
         await harness.stop()
         #expect(own.status == .ok && own.httpStatus == 304 && !own.notModified && own.body.isEmpty)
         #expect(harness.server.requests.map { $0.header("if-none-match") } == [nil, "\"mine\""])
+    }
+
+    @Test func aServiceThatStoresNothingStillSendsTheStoredValidators() async throws {
+        let harness = try await HTTPServiceHarness { seen in
+            if seen.header("if-none-match") == "\"v1\"" { return .init(304) }
+            return .init(200, headers: [("ETag", "\"\(seen.path == "/kept" ? "v1" : "v2")\"")], "body")
+        }
+        _ = await harness.get("/kept")  // stored by the harness's service
+        // A dry run's service: reads the cache, writes nothing.
+        let dry = HTTPService(database: harness.database, clock: harness.clock, storesAnswers: false)
+        let dryCall = PluginCall(source: "acme", mode: .job(commit: nil), logger: harness.logs.logger(), http: dry)
+        let kept = await HostHTTP.perform(dryCall, url: harness.server.url("/kept"))
+        let fresh = await HostHTTP.perform(dryCall, url: harness.server.url("/fresh"))
+        await harness.stop()
+        #expect(kept.notModified && kept.text == "body")
+        #expect(!fresh.notModified)
+        let keys = try await harness.database.pool.read { db in try String.fetchAll(db, sql: "SELECT url FROM http_cache") }
+        #expect(keys == [harness.server.url("/kept")])
     }
 
     // MARK: - Transport

@@ -18,6 +18,8 @@ enum HostHTTP {
         /// The message the host put on the call for a non-OK status.
         var error: String?
         var errorRetryAfterMilliseconds: UInt64?
+        /// The byte after each filled buffer's `len` is NUL (the host's promise to C readers).
+        var buffersNULTerminated: Bool
 
         var notModified: Bool { flags & INLET_HTTP_NOT_MODIFIED != 0 }
         var text: String { String(decoding: body, as: UTF8.self) }
@@ -56,13 +58,15 @@ enum HostHTTP {
             }
             let headerBytes = out.headers.data.map { Array(UnsafeBufferPointer(start: $0, count: out.headers.len)) } ?? []
             let bodyBytes = out.body.data.map { Array(UnsafeBufferPointer(start: $0, count: out.body.len)) } ?? []
+            let terminated = [out.headers, out.body].allSatisfy { buffer in buffer.data.map { $0[buffer.len] == 0 } ?? true }
             table.buffer_free(handle, &out.headers)
             table.buffer_free(handle, &out.body)
             let reported = status == INLET_OK ? nil : call.reportedError
             return Outcome(
                 status: PluginStatus(rawValue: status), httpStatus: Int(out.status), flags: out.flags,
                 retryAfterMilliseconds: out.retry_after_ms, headerText: String(decoding: headerBytes, as: UTF8.self), body: bodyBytes,
-                error: reported?.message, errorRetryAfterMilliseconds: reported?.retryAfterMilliseconds)
+                error: reported?.message, errorRetryAfterMilliseconds: reported?.retryAfterMilliseconds,
+                buffersNULTerminated: terminated)
         }
     }
 

@@ -129,7 +129,9 @@ typedef int32_t inlet_log_level;
  */
 typedef struct inlet_call inlet_call;
 
-/* A byte buffer the host fills for the plugin (state_get). Free it with host->buffer_free. */
+/* A byte buffer the host fills for the plugin (state_get, http). Free it with host->buffer_free.
+   The host puts one NUL byte after the len bytes (not counted in len), so a value or body that is
+   text may be read as a C string; a value may still contain NULs of its own. */
 typedef struct inlet_buffer {
     const uint8_t *_Nullable data; /* NULL when the value does not exist */
     size_t len;

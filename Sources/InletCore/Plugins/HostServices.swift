@@ -27,11 +27,7 @@ package enum HostServices {
                 guard let key = HostServices.string(key, length) else { return INLET_FAILED }
                 do {
                     guard let value = try call.stateValue(key) else { return INLET_OK }
-                    // malloc'ed copy: freed by buffer_free, or when the call ends at the latest.
-                    let storage = malloc(max(value.count, 1))!
-                    value.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage), byteCount: $0.count) }
-                    call.rememberBuffer(storage)
-                    out.pointee = inlet_buffer(data: UnsafePointer(storage.assumingMemoryBound(to: UInt8.self)), len: value.count, host_private: storage)
+                    out.pointee = HostServices.buffer(value, call: call)
                     return INLET_OK
                 } catch {
                     call.log(.error, "state_get '\(key)' failed: \(error)")
@@ -225,10 +221,13 @@ package enum HostServices {
         out.pointer(to: \.body)!.pointee = buffer(response.body, call: call)
     }
 
-    /// A malloc'ed copy of `bytes` (non-NULL even when empty), freed by buffer_free or at the call's end.
-    private static func buffer(_ bytes: [UInt8], call: PluginCall) -> inlet_buffer {
-        let storage = malloc(max(bytes.count, 1))!
+    /// A malloc'ed copy of `bytes`, freed by buffer_free or at the call's end. One NUL byte
+    /// follows the `len` bytes (never counted): a C plugin that reads a value as a C string
+    /// (strtol, strstr on a JSON body) then stops inside the buffer instead of reading past it.
+    static func buffer(_ bytes: [UInt8], call: PluginCall) -> inlet_buffer {
+        let storage = malloc(bytes.count + 1)!
         bytes.withUnsafeBytes { if let base = $0.baseAddress { storage.copyMemory(from: base, byteCount: $0.count) } }
+        storage.storeBytes(of: 0, toByteOffset: bytes.count, as: UInt8.self)
         call.rememberBuffer(storage)
         return inlet_buffer(data: UnsafePointer(storage.assumingMemoryBound(to: UInt8.self)), len: bytes.count, host_private: storage)
     }

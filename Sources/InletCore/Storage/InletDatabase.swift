@@ -35,10 +35,29 @@ package final class InletDatabase: Sendable {
             }
             pool = try DatabasePool(path: path, configuration: configuration)
             if !readOnly {
-                try Self.migrator.migrate(pool)
+                try Self.migrate(pool)
             }
         } catch {
             throw StorageError(.cannotOpen, "cannot open database \(path): \(error)", cause: error)
+        }
+    }
+
+    /// Brings the schema up to date. Two processes opening a new database at once (the daemon
+    /// and `inlet sync`) may both find a migration unapplied, because GRDB reads the applied list
+    /// outside each migration's transaction: the loser's migration fails ("table already
+    /// exists") and is rolled back. It then reads the list again and goes on from where the
+    /// winner is; a migration that fails for any other reason fails every time and is thrown.
+    private static func migrate(_ pool: DatabasePool) throws {
+        var attempts = 0
+        while true {
+            do {
+                try migrator.migrate(pool)
+                return
+            } catch {
+                attempts += 1
+                if attempts >= 10 { throw error }
+                usleep(20_000)
+            }
         }
     }
 
