@@ -173,13 +173,13 @@ typedef struct inlet_event {
 
 /* ABI 1.1: the host's HTTP service (host->http). */
 
-/* Flags of an inlet_http_request. */
-#define INLET_HTTP_NO_CACHE (UINT32_C(1) << 0) /* neither send cached validators nor store the answer
+/* Flags of an inlet_http_request. (Plain unsigned literals: Swift imports them, not UINT32_C(1) << n.) */
+#define INLET_HTTP_NO_CACHE 0x1u /* bit 0: neither send cached validators nor store the answer
                                                   (use it for immutable or large bodies, such as a
                                                   blob fetched by its SHA) */
 
 /* Flags of an inlet_http_response. */
-#define INLET_HTTP_NOT_MODIFIED (UINT32_C(1) << 0) /* the server answered 304 to the host's
+#define INLET_HTTP_NOT_MODIFIED 0x1u /* bit 0: the server answered 304 to the host's
                                                       conditional request: status, headers and body
                                                       are those of the cached 200 answer */
 
