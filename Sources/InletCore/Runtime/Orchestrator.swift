@@ -64,23 +64,35 @@ package actor Orchestrator {
 
     // MARK: - Leasing
 
-    /// How many jobs of each source may be leased now. Sources with an open breaker get none and
-    /// their queued jobs are deferred to when it half-opens; a half-open breaker admits one probe.
-    package func capacity(queue: JobQueue) -> [String: Int] {
+    /// What a worker pool may lease now: jobs per source, and how many of each source may run
+    /// at once (leased jobs beyond that wait in the pool for a free slot of their source).
+    package struct LeasePlan: Sendable {
+        package var capacity: [String: Int] = [:]
+        package var concurrency: [String: Int] = [:]
+    }
+
+    /// How many jobs of each source may be leased now: `concurrency - running`, plus up to
+    /// `ahead` more for a source whose breaker is closed (leased ahead, they wait in the pool and
+    /// start as the source's jobs finish: one lease transaction serves many jobs). Sources with an
+    /// open breaker get none and their queued jobs are deferred to when it half-opens; a
+    /// half-open breaker admits one probe and nothing ahead.
+    package func leasePlan(queue: JobQueue, ahead: Int = 0) -> LeasePlan {
         let now = clock.now
-        var capacity: [String: Int] = [:]
+        var plan = LeasePlan()
         for name in sources.keys.sorted() {
             guard var runtime = sources[name], runtime.config.isEnabled, runtime.plugin != nil,
                 runtime.loadError == nil, runtime.disabledReason == nil
             else { continue }
-            let free = runtime.config.concurrency - runtime.running
+            plan.concurrency[name] = runtime.config.concurrency
+            let closed = runtime.breaker.name == "closed"
+            let free = runtime.config.concurrency + (closed ? ahead : 0) - runtime.running
             guard free > 0 else { continue }
             let admission = runtime.breaker.admit(now: now)
             switch admission {
             case .allow:
-                capacity[name] = free
+                plan.capacity[name] = free
             case .allowProbe:
-                capacity[name] = 1
+                plan.capacity[name] = 1
                 runtime.probing = true
                 logger.notice("circuit breaker of '\(name)' is half-open: one probe job may run")
                 persistHealth(name, runtime)
@@ -92,7 +104,21 @@ package actor Orchestrator {
             InletMetrics.circuitState(source: name, value: runtime.breaker.gaugeValue)
             sources[name] = runtime
         }
-        return capacity
+        return plan
+    }
+
+    /// How many jobs of each source may be leased now, none ahead (see ``leasePlan(queue:ahead:)``).
+    package func capacity(queue: JobQueue) -> [String: Int] {
+        leasePlan(queue: queue).capacity
+    }
+
+    /// Jobs leased ahead and given back unstarted: their slots are free (the source's health is
+    /// not in question).
+    package func released(_ jobs: [Job]) {
+        for job in jobs {
+            if let running = sources[job.source]?.running { sources[job.source]?.running = max(0, running - 1) }
+        }
+        if !jobs.isEmpty { wakeup.signal() }
     }
 
     /// Counts leased jobs as running; frees probe slots that found no job.
@@ -138,7 +164,10 @@ package actor Orchestrator {
 
     /// Takes a finished job's report: frees its slot, feeds the breaker and the watchdog,
     /// records the outcome for `inlet status`.
-    package func finished(_ report: JobRunner.Report, instance: ConnectorInstance?) async {
+    /// - Returns: whether the source still runs jobs leased ahead: false once its breaker left
+    ///   `closed`, the watchdog disabled it or a reload removed it (the pool gives them back).
+    @discardableResult
+    package func finished(_ report: JobRunner.Report, instance: ConnectorInstance?) async -> Bool {
         let name = report.job.source
         let now = clock.now
         var toDestroy: ConnectorInstance?
@@ -185,7 +214,9 @@ package actor Orchestrator {
             }
         }
         wakeup.signal()
+        let admits = sources[name].map { $0.breaker.name == "closed" && $0.disabledReason == nil && $0.config.isEnabled } ?? false
         if let toDestroy { await toDestroy.destroy() }
+        return admits
     }
 
     private func persistHealth(_ name: String, _ runtime: SourceRuntime) {
