@@ -134,6 +134,7 @@ struct QueueBenchmark {
         }
         guard try queue.depth()[.succeeded, default: 0] == jobs else { throw BenchError("not every job succeeded") }
         let end = ContinuousClock.now
+        print("    (\(workers) worker(s): \(runner.group.transactions) shared transactions for \(jobs) jobs' leases and completions)")
         await group.triggerGracefulShutdown()
         try await running.value
         return (Double(jobs) / (end - start).seconds, Double(jobs) / (end - enqueued).seconds)

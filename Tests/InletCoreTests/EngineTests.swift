@@ -16,7 +16,10 @@ final class EngineHarness {
     private let group: ServiceGroup
     private var task: Task<Void, any Error>?
 
-    init(sources: String, extra: String = "", leaseDuration: Duration = .seconds(30), workers: Int = 4) throws {
+    init(
+        sources: String, extra: String = "", leaseDuration: Duration = .seconds(30), workers: Int = 4,
+        leaseAheadBudget: Duration = .milliseconds(100)
+    ) throws {
         directory = try TemporaryDirectory()
         let yaml = """
             data_dir: \(directory.path)/var
@@ -36,7 +39,7 @@ final class EngineHarness {
         let runner = JobRunner(queue: queue, clock: clock, logger: logger, leaseDuration: leaseDuration, watchdog: config.watchdog)
         let pool = WorkerPool(
             orchestrator: orchestrator, queue: queue, runner: runner, wakeup: wakeup, workers: config.workers, owner: "test",
-            shutdownGrace: .milliseconds(200), clock: clock, logger: logger)
+            shutdownGrace: .milliseconds(200), clock: clock, logger: logger, leaseAheadBudget: leaseAheadBudget)
         group = ServiceGroup(services: [pool], logger: logger)
     }
 
@@ -194,7 +197,7 @@ struct EngineTests {
             sources: EngineHarness.echoSource(
                 "down", config: #"{ records: [], fail_after: 0 }"#,
                 settings: "retry: { max_attempts: 10, backoff: 1h, max_backoff: 1h }\n    circuit_breaker: { failure_threshold: 2, open_for: 1h }"),
-            workers: 1)
+            workers: 1, leaseAheadBudget: .seconds(3600))
         let ids = try (0..<5).map { _ in try engine.enqueue("down") }
         let before = Date()
         engine.start()
@@ -279,20 +282,19 @@ struct EngineTests {
     }
 
     @Test func jobsLeasedAheadAreGivenBackAtShutdownWithoutCountingAnAttempt() async throws {
-        // One worker: `busy` runs, and `waiting` is leased ahead (no worker free for it).
+        // One worker: a `waiting` job runs first (its source's pace is then known, so it gets jobs
+        // leased ahead: a budget of an hour of them); then `busy` hangs on the worker while five
+        // more `waiting` jobs are leased ahead in one batch, beyond the source's concurrency.
         let single = try EngineHarness(
             sources: EngineHarness.echoSource("busy", config: #"{ hang: until_cancelled }"#)
                 + "\n" + EngineHarness.echoSource("waiting", config: #"{ records: [] }"#),
-            workers: 1)
-        let busy = try single.enqueue("busy")
-        try await single.queue.database.pool.write { db in
-            try db.execute(sql: "UPDATE jobs SET priority = 1 WHERE id = ?", arguments: [busy])
-        }
-        // Several waiting jobs of one source: leased ahead in one batch, beyond its concurrency.
+            workers: 1, leaseAheadBudget: .seconds(3600))
+        let first = try single.queue.enqueue(JobRequest(source: "waiting", priority: 1)).jobID!
+        let busy = try single.queue.enqueue(JobRequest(source: "busy", priority: 2)).jobID!
         let waiting = try (0..<5).map { _ in try single.enqueue("waiting") }
         single.start()
-        try await single.waitUntil("all are leased") {
-            try ([busy] + waiting).allSatisfy { try single.job($0).state == .running }
+        try await single.waitUntil("the first job succeeds, then busy runs and the others are leased") {
+            try single.job(first).state == .succeeded && ([busy] + waiting).allSatisfy { try single.job($0).state == .running }
         }
         await single.stop()
         for id in [busy] + waiting {

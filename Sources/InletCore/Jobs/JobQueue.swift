@@ -101,13 +101,14 @@ extension JobQueue {
             UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_id = ?, lease_owner = ?,
                 lease_expires_at = ?, started_at = ?, updated_at = ?
             WHERE id = ? AND state = 'queued'
-            RETURNING *
+            RETURNING \(Job.selection)
             """)
         var jobs: [Job] = []
+        jobs.reserveCapacity(chosen.count)
         for id in chosen {
             let leaseID = Int64.random(in: 1...Int64.max)
             if let row = try Row.fetchOne(claim, arguments: [leaseID, owner, expires, time, time, id]) {
-                jobs.append(try Job(row: row))
+                jobs.append(Job(selected: row))
             }
         }
         return jobs

@@ -21,6 +21,8 @@ package actor Orchestrator {
         var disabledReason: String?
         /// Sources that got `allowProbe` in the last capacity round (half-open breakers).
         var probing = false
+        /// How long the source's jobs have been taking (a moving average; nil before the first).
+        var recentDuration: Duration?
     }
 
     package private(set) var config: InletConfig
@@ -72,11 +74,12 @@ package actor Orchestrator {
     }
 
     /// How many jobs of each source may be leased now: `concurrency - running`, plus up to
-    /// `ahead` more for a source whose breaker is closed (leased ahead, they wait in the pool and
+    /// `ahead` more (as many as its recent jobs would run in `budget`) for a source whose breaker
+    /// is closed (leased ahead, they wait in the pool and
     /// start as the source's jobs finish: one lease transaction serves many jobs). Sources with an
     /// open breaker get none and their queued jobs are deferred to when it half-opens; a
     /// half-open breaker admits one probe and nothing ahead.
-    package func leasePlan(queue: JobQueue, ahead: Int = 0) -> LeasePlan {
+    package func leasePlan(queue: JobQueue, ahead: Int = 0, budget: Duration = .zero) -> LeasePlan {
         let now = clock.now
         var plan = LeasePlan()
         for name in sources.keys.sorted() {
@@ -84,8 +87,14 @@ package actor Orchestrator {
                 runtime.loadError == nil, runtime.disabledReason == nil
             else { continue }
             plan.concurrency[name] = runtime.config.concurrency
-            let closed = runtime.breaker.name == "closed"
-            let free = runtime.config.concurrency + (closed ? ahead : 0) - runtime.running
+            // Ahead: about `budget` of work at the source's recent pace, at most `ahead` jobs, none
+            // before its first job finished. A job queued behind them (a webhook) then waits about
+            // `budget` at most, and a crash charges an attempt to few jobs that never started.
+            var extra = 0
+            if let recent = runtime.recentDuration, runtime.breaker.name == "closed" {
+                extra = recent <= .zero ? ahead : Int(min(Double(ahead), budget / recent))
+            }
+            let free = runtime.config.concurrency + extra - runtime.running
             guard free > 0 else { continue }
             let admission = runtime.breaker.admit(now: now)
             switch admission {
@@ -107,7 +116,7 @@ package actor Orchestrator {
         return plan
     }
 
-    /// How many jobs of each source may be leased now, none ahead (see ``leasePlan(queue:ahead:)``).
+    /// How many jobs of each source may be leased now, none ahead (see ``leasePlan(queue:ahead:budget:)``).
     package func capacity(queue: JobQueue) -> [String: Int] {
         leasePlan(queue: queue).capacity
     }
@@ -186,6 +195,9 @@ package actor Orchestrator {
         if var runtime = sources[name] {
             let before = (runtime.breaker.persisted.name, runtime.breaker.persisted.consecutiveFailures, runtime.stuckCalls)
             runtime.running = max(0, runtime.running - 1)
+            if !report.leaseLost {
+                runtime.recentDuration = runtime.recentDuration.map { ($0 * 7 + report.duration) / 8 } ?? report.duration
+            }
             if let success = report.breakerSuccess {
                 if let transition = runtime.breaker.record(success: success, now: now) {
                     logger.notice("circuit breaker of '\(name)': \(transition)")

@@ -28,12 +28,17 @@ package final class WorkerPool: Service {
     private let buffer = Mutex(LeaseBuffer())
     /// Jobs leased ahead beyond the workers' own (the pool holds at most `workers + leaseAhead`).
     private let leaseAhead: Int
+    /// How much work (at a source's recent pace) may wait leased ahead per source: what a job
+    /// queued behind them, such as a webhook, may have to wait.
+    private let leaseAheadBudget: Duration
 
     package init(
         orchestrator: Orchestrator, queue: JobQueue, runner: JobRunner, wakeup: Wakeup, workers: Int, owner: String,
-        shutdownGrace: Duration, clock: any ScheduleClock, logger: Logger, leaseAhead: Int = 32
+        shutdownGrace: Duration, clock: any ScheduleClock, logger: Logger, leaseAhead: Int = 32,
+        leaseAheadBudget: Duration = .milliseconds(100)
     ) {
         self.leaseAhead = max(0, leaseAhead)
+        self.leaseAheadBudget = leaseAheadBudget
         self.orchestrator = orchestrator
         self.queue = queue
         self.runner = runner
@@ -83,7 +88,7 @@ package final class WorkerPool: Service {
             let due = buffered <= target / 2 || free > 0 || ContinuousClock.now - lastLease >= .milliseconds(20)
             if due && buffered < target {
                 lastLease = ContinuousClock.now
-                let plan = await orchestrator.leasePlan(queue: queue, ahead: leaseAhead)
+                let plan = await orchestrator.leasePlan(queue: queue, ahead: leaseAhead, budget: leaseAheadBudget)
                 runnable = Set(plan.capacity.keys)
                 var leased: [Job] = []
                 do {
@@ -101,6 +106,8 @@ package final class WorkerPool: Service {
                     buffer.concurrency = plan.concurrency
                     buffer.add(leased)
                 }
+                // Shutdown may have begun during the lease: what it brought is given back, not started.
+                if stopping.load(ordering: .sequentiallyConsistent) { break }
                 started += startReady(group: &group)
             }
             if running.load(ordering: .relaxed) >= workers {
