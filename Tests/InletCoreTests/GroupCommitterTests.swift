@@ -73,4 +73,36 @@ struct GroupCommitterTests {
         #expect(newLeases.map(\.source) == ["b"])
         #expect(try queue.job(id: newLeases[0].id)?.state == .running)
     }
+
+    @Test func aLoneFailingWriteRollsBackAllItWroteAndTheNextCommits() async throws {
+        let queue = JobQueue(database: database)
+        _ = try queue.enqueue(JobRequest(source: "a"), now: start)
+        let job = try #require(try queue.lease(capacity: ["a": 1], limit: 1, owner: "w", now: start, leaseFor: .seconds(30)).first)
+        let lease = try #require(job.lease)
+        let stale = Lease(jobID: lease.jobID, leaseID: lease.leaseID + 1, attempt: lease.attempt)
+        let group = GroupCommitter(database: database, leaderCommits: true)
+        let start = self.start
+        let entry = AuditLog.Entry(jobID: lease.jobID, source: "a", kind: "sync", attempt: 1, outcome: "succeeded",
+                                   durationMilliseconds: 0, finishedAt: start)
+        var refusal: (any Error)?
+        do {
+            // Alone in its transaction: written, then refused by the fencing check.
+            try await group.write { db in
+                try AuditLog.append(entry, in: db)
+                try queue.verify(stale, in: db)
+            }
+        } catch {
+            refusal = error
+        }
+        #expect((refusal as? JobQueueError)?.code == .leaseLost)
+        #expect(try AuditLog(database: database).entries(jobID: lease.jobID).isEmpty)
+
+        try await group.write { db in
+            try queue.verify(lease, in: db)
+            try queue.markSucceeded(lease, now: start, in: db)
+            try AuditLog.append(entry, in: db)
+        }
+        #expect(try queue.job(id: lease.jobID)?.state == .succeeded)
+        #expect(try AuditLog(database: database).entries(jobID: lease.jobID).count == 1)
+    }
 }

@@ -84,6 +84,17 @@ package final class GroupCommitter: Sendable {
                     if batch.isEmpty { return }
                     outcomes = [(any Error)?](repeating: nil, count: batch.count)
                     try db.inTransaction(.immediate) {
+                        if batch.count == 1 {
+                            // Alone in the transaction: its failure rolls back the transaction, which
+                            // holds nothing else (no savepoint statements to run on most commits).
+                            do {
+                                try batch[0].apply(db)
+                                return .commit
+                            } catch {
+                                outcomes[0] = error
+                                return .rollback
+                            }
+                        }
                         for (index, item) in batch.enumerated() {
                             do {
                                 try db.inSavepoint {
