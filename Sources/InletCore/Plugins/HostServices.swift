@@ -27,8 +27,11 @@ package enum HostServices {
                 guard let key = HostServices.string(key, length) else { return INLET_FAILED }
                 do {
                     guard let value = try call.stateValue(key) else { return INLET_OK }
-                    // malloc'ed copy: freed by buffer_free, or when the call ends at the latest.
-                    let storage = malloc(max(value.count, 1))!
+                    // malloc'ed copy: freed by buffer_free, or when the call ends at the latest. One
+                    // NUL byte past `len`: a plugin that reads a text value as a C string (the README's
+                    // C example runs strtol on it) stops there instead of reading the heap beyond.
+                    let storage = malloc(value.count + 1)!
+                    storage.storeBytes(of: 0, toByteOffset: value.count, as: UInt8.self)
                     value.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage), byteCount: $0.count) }
                     call.rememberBuffer(storage)
                     out.pointee = inlet_buffer(data: UnsafePointer(storage.assumingMemoryBound(to: UInt8.self)), len: value.count, host_private: storage)
