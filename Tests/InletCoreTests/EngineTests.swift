@@ -16,7 +16,10 @@ final class EngineHarness {
     private let group: ServiceGroup
     private var task: Task<Void, any Error>?
 
-    init(sources: String, extra: String = "", leaseDuration: Duration = .seconds(30), workers: Int = 4, withHTTP: Bool = false) throws {
+    init(
+        sources: String, extra: String = "", leaseDuration: Duration = .seconds(30), workers: Int = 4,
+        leaseAheadBudget: Duration = .milliseconds(100), withHTTP: Bool = false
+    ) throws {
         directory = try TemporaryDirectory()
         let yaml = """
             data_dir: \(directory.path)/var
@@ -38,7 +41,7 @@ final class EngineHarness {
         let runner = JobRunner(queue: queue, clock: clock, logger: logger, leaseDuration: leaseDuration, watchdog: config.watchdog)
         let pool = WorkerPool(
             orchestrator: orchestrator, queue: queue, runner: runner, wakeup: wakeup, workers: config.workers, owner: "test",
-            shutdownGrace: .milliseconds(200), clock: clock, logger: logger)
+            shutdownGrace: .milliseconds(200), clock: clock, logger: logger, leaseAheadBudget: leaseAheadBudget)
         group = ServiceGroup(services: [pool], logger: logger)
     }
 
@@ -213,6 +216,27 @@ struct EngineTests {
         #expect(server.requests.count == 5)
     }
 
+    @Test func jobsLeasedAheadOfASourceWhoseBreakerOpensAreGivenBackAndDeferred() async throws {
+        // One worker, five jobs of a failing source leased ahead in one batch: after the second
+        // failure the breaker opens, and the three not yet started go back without an attempt.
+        let engine = try EngineHarness(
+            sources: EngineHarness.echoSource(
+                "down", config: #"{ records: [], fail_after: 0 }"#,
+                settings: "retry: { max_attempts: 10, backoff: 1h, max_backoff: 1h }\n    circuit_breaker: { failure_threshold: 2, open_for: 1h }"),
+            workers: 1, leaseAheadBudget: .seconds(3600))
+        let ids = try (0..<5).map { _ in try engine.enqueue("down") }
+        let before = Date()
+        engine.start()
+        try await engine.waitUntil("the breaker opens") { try engine.status("down", "breaker_state") == "open" }
+        try await engine.waitUntil("every job is queued and deferred") {
+            try ids.allSatisfy { let job = try engine.job($0); return job.state == .queued && job.runAt > before.addingTimeInterval(3000) }
+        }
+        await engine.stop()
+        let jobs = try ids.map { try engine.job($0) }
+        #expect(jobs.map(\.attempts).reduce(0, +) == 2)
+        #expect(try ids.map { try engine.outcomes($0).count }.reduce(0, +) == 2)
+    }
+
     @Test func aStoredWebhookDeliveryReachesTheConnectorsWebhookEntry() async throws {
         let engine = try EngineHarness(sources: EngineHarness.echoSource("hooks", config: #"{ records: [] }"#))
         let body = Array(#"{"zen": "Keep it logically awesome."}"#.utf8)
@@ -284,25 +308,47 @@ struct EngineTests {
     }
 
     @Test func jobsLeasedAheadAreGivenBackAtShutdownWithoutCountingAnAttempt() async throws {
-        // One worker: `busy` runs, and `waiting` is leased ahead (no worker free for it).
+        // One worker: a `waiting` job runs first (its source's pace is then known, so it gets jobs
+        // leased ahead: a budget of an hour of them); then `busy` hangs on the worker while five
+        // more `waiting` jobs are leased ahead in one batch, beyond the source's concurrency.
         let single = try EngineHarness(
             sources: EngineHarness.echoSource("busy", config: #"{ hang: until_cancelled }"#)
                 + "\n" + EngineHarness.echoSource("waiting", config: #"{ records: [] }"#),
-            workers: 1)
-        let busy = try single.enqueue("busy")
-        try await single.queue.database.pool.write { db in
-            try db.execute(sql: "UPDATE jobs SET priority = 1 WHERE id = ?", arguments: [busy])
-        }
-        let waiting = try single.enqueue("waiting")
+            workers: 1, leaseAheadBudget: .seconds(3600))
+        let first = try single.queue.enqueue(JobRequest(source: "waiting", priority: 1)).jobID!
+        let busy = try single.queue.enqueue(JobRequest(source: "busy", priority: 2)).jobID!
+        let waiting = try (0..<5).map { _ in try single.enqueue("waiting") }
         single.start()
-        try await single.waitUntil("both are leased") {
-            try single.job(busy).state == .running && single.job(waiting).state == .running
+        try await single.waitUntil("the first job succeeds, then busy runs and the others are leased") {
+            try single.job(first).state == .succeeded && ([busy] + waiting).allSatisfy { try single.job($0).state == .running }
         }
         await single.stop()
-        for id in [busy, waiting] {
+        for id in [busy] + waiting {
             let job = try single.job(id)
             #expect(job.state == .queued, "job \(id)")
             #expect(job.attempts == 0, "job \(id)")
         }
+    }
+
+    @Test func oneWorkerRunsJobsOfSeveralSourcesBackToBackEachOnce() async throws {
+        // One worker: a job's outcome is group-committed (with the next lease) while the next
+        // job's call already runs; every job still succeeds once, with one audit row.
+        let names = ["p", "q", "r"]
+        let single = try EngineHarness(
+            sources: names.map { EngineHarness.echoSource($0, config: #"{ records: [{ key: "k", content: "x" }] }"#) }
+                .joined(separator: "\n"),
+            workers: 1)
+        var ids: [Int64] = []
+        for _ in 0..<20 {
+            for name in names { ids.append(try single.enqueue(name)) }
+        }
+        single.start()
+        try await single.waitUntil("every job succeeds") { try single.queue.depth()[.succeeded] == ids.count }
+        await single.stop()
+        for id in ids {
+            #expect(try single.job(id).attempts == 1, "job \(id)")
+            #expect(try single.outcomes(id) == ["succeeded"], "job \(id)")
+        }
+        for name in names { #expect(try single.status(name, "last_outcome") == "succeeded") }
     }
 }

@@ -50,6 +50,37 @@ package struct Job: Sendable, Equatable, FetchableRecord {
         finishedAt = (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:))
     }
 
+    /// The columns ``init(selected:)`` reads, in its order (a lease returns them for every job
+    /// it claims: by position, without looking each column up by name).
+    static let selection = """
+        id, source, kind, args, priority, run_at, state, attempts, max_attempts, lease_id, lease_owner,
+        lease_expires_at, unique_key, coalesced, last_error, created_at, updated_at, started_at, finished_at
+        """
+
+    /// A job from a row of exactly ``selection``.
+    init(selected row: Row) {
+        id = row[0]
+        source = row[1]
+        kind = row[2]
+        args = row[3]
+        priority = row[4]
+        runAt = Date(timeIntervalSince1970: row[5])
+        let stateName: String = row[6]
+        state = JobState(rawValue: stateName) ?? .queued
+        attempts = row[7]
+        maxAttempts = row[8]
+        leaseID = row[9]
+        leaseOwner = row[10]
+        leaseExpiresAt = (row[11] as Double?).map(Date.init(timeIntervalSince1970:))
+        uniqueKey = row[12]
+        coalesced = row[13]
+        lastError = row[14]
+        createdAt = Date(timeIntervalSince1970: row[15])
+        updatedAt = Date(timeIntervalSince1970: row[16])
+        startedAt = (row[17] as Double?).map(Date.init(timeIntervalSince1970:))
+        finishedAt = (row[18] as Double?).map(Date.init(timeIntervalSince1970:))
+    }
+
     /// The fencing token of the current lease (nil unless running).
     package var lease: Lease? {
         guard state == .running, let leaseID else { return nil }

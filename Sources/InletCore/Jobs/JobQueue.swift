@@ -65,42 +65,53 @@ extension JobQueue {
         capacity: [String: Int], limit: Int, owner: String, now: Date, leaseFor: Duration
     ) throws -> [Job] {
         guard limit > 0, capacity.values.contains(where: { $0 > 0 }) else { return [] }
+        return try database.pool.write { db in
+            try lease(capacity: capacity, limit: limit, owner: owner, now: now, leaseFor: leaseFor, in: db)
+        }
+    }
+
+    /// Claims jobs as ``lease(capacity:limit:owner:now:leaseFor:)`` does, inside the caller's
+    /// IMMEDIATE transaction (a worker pool leases in the group commit that completes jobs). The
+    /// leases hold only once that transaction has committed.
+    package func lease(
+        capacity: [String: Int], limit: Int, owner: String, now: Date, leaseFor: Duration, in db: Database
+    ) throws -> [Job] {
+        guard limit > 0, capacity.values.contains(where: { $0 > 0 }) else { return [] }
         let time = now.timeIntervalSince1970
         let expires = time + leaseFor.seconds
-        return try database.pool.write { db in
-            // Per source, the index (source, priority, run_at, id) over queued rows answers this directly.
-            // A queued job whose unique key is running waits: two syncs of one repository never overlap.
-            let pick = try db.cachedStatement(sql: """
-                SELECT id, priority, run_at FROM jobs AS j
-                WHERE j.state = 'queued' AND j.source = ? AND j.run_at <= ?
-                  AND (j.unique_key IS NULL OR NOT EXISTS (
-                      SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.unique_key = j.unique_key))
-                ORDER BY j.priority, j.run_at, j.id
-                LIMIT ?
-                """)
-            var candidates: [(id: Int64, priority: Int, runAt: Double)] = []
-            for (source, free) in capacity where free > 0 {
-                let rows = try Row.fetchAll(pick, arguments: [source, time, min(free, limit)])
-                candidates += rows.map { ($0["id"], $0["priority"], $0["run_at"]) }
-            }
-            candidates.sort { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
-            let chosen = candidates.prefix(limit).map(\.id)
-            guard !chosen.isEmpty else { return [] }
-            let claim = try db.cachedStatement(sql: """
-                UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_id = ?, lease_owner = ?,
-                    lease_expires_at = ?, started_at = ?, updated_at = ?
-                WHERE id = ? AND state = 'queued'
-                RETURNING *
-                """)
-            var jobs: [Job] = []
-            for id in chosen {
-                let leaseID = Int64.random(in: 1...Int64.max)
-                if let row = try Row.fetchOne(claim, arguments: [leaseID, owner, expires, time, time, id]) {
-                    jobs.append(try Job(row: row))
-                }
-            }
-            return jobs
+        // Per source, the index (source, priority, run_at, id) over queued rows answers this directly.
+        // A queued job whose unique key is running waits: two syncs of one repository never overlap.
+        let pick = try db.cachedStatement(sql: """
+            SELECT id, priority, run_at FROM jobs AS j
+            WHERE j.state = 'queued' AND j.source = ? AND j.run_at <= ?
+              AND (j.unique_key IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.unique_key = j.unique_key))
+            ORDER BY j.priority, j.run_at, j.id
+            LIMIT ?
+            """)
+        var candidates: [(id: Int64, priority: Int, runAt: Double)] = []
+        for (source, free) in capacity where free > 0 {
+            let rows = try Row.fetchAll(pick, arguments: [source, time, min(free, limit)])
+            candidates += rows.map { ($0["id"], $0["priority"], $0["run_at"]) }
         }
+        candidates.sort { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
+        let chosen = candidates.prefix(limit).map(\.id)
+        guard !chosen.isEmpty else { return [] }
+        let claim = try db.cachedStatement(sql: """
+            UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_id = ?, lease_owner = ?,
+                lease_expires_at = ?, started_at = ?, updated_at = ?
+            WHERE id = ? AND state = 'queued'
+            RETURNING \(Job.selection)
+            """)
+        var jobs: [Job] = []
+        jobs.reserveCapacity(chosen.count)
+        for id in chosen {
+            let leaseID = Int64.random(in: 1...Int64.max)
+            if let row = try Row.fetchOne(claim, arguments: [leaseID, owner, expires, time, time, id]) {
+                jobs.append(Job(selected: row))
+            }
+        }
+        return jobs
     }
 
     /// Extends the leases still held; returns the ones that were lost (the job was rescued,

@@ -13,8 +13,9 @@ package struct JobRunner: Sendable {
     /// How long a lease lasts; heartbeats renew it every third of that.
     package let leaseDuration: Duration
     package let watchdog: InletConfig.Watchdog
-    /// Job completions arriving together share one transaction.
-    private let group: GroupCommitter
+    /// Job completions arriving together share one transaction (and a worker pool's lease
+    /// joins them: one commit hands out new leases and finishes jobs).
+    package let group: GroupCommitter
 
     package init(
         queue: JobQueue, clock: any ScheduleClock, logger: Logger, leaseDuration: Duration = .seconds(30),
@@ -71,9 +72,12 @@ package struct JobRunner: Sendable {
     ///   - register: receives the live call and is called with nil at the end.
     ///   - ownHeartbeat: false when the caller renews the lease (a worker pool renews all of its
     ///     leases in one transaction) and cancels `call` when the lease is lost.
+    ///   - callEnded: called once the plugin call is over (returned, or abandoned past its grace),
+    ///     before its outcome is committed: a worker pool frees the worker for the next job while
+    ///     this one waits for its group commit. The job is still reported only after the commit.
     package func run(
         _ job: Job, instance: ConnectorInstance, source: SourceConfig, register: @Sendable (PluginCall?) -> Void = { _ in },
-        ownHeartbeat: Bool = true
+        ownHeartbeat: Bool = true, callEnded: @Sendable () -> Void = {}
     ) async -> Report {
         let started = ContinuousClock.now
         guard let lease = job.lease else {
@@ -153,6 +157,7 @@ package struct JobRunner: Sendable {
             }
         }
         heartbeat?.cancel()
+        callEnded()
 
         if Task.isCancelled && result == nil {
             // The daemon is shutting down and the grace is over: ask the plugin to stop and give
@@ -243,15 +248,17 @@ package struct JobRunner: Sendable {
             }
         }
         report.duration = ContinuousClock.now - started
-        let summary = "\(job.kind) job \(job.id) of '\(job.source)' (attempt \(job.attempts)/\(job.maxAttempts)): \(report.outcomeName), "
-            + "\(report.counts.written) written, \(report.counts.deleted) deleted, \(report.counts.quarantined) quarantined, "
-            + "in \(ProgressLine.format(report.duration))"
+        // Built only when a log line is written (not per job at the default level of a busy daemon).
+        let finished = report
+        let summary = { "\(job.kind) job \(job.id) of '\(job.source)' (attempt \(job.attempts)/\(job.maxAttempts)): \(finished.outcomeName), "
+            + "\(finished.counts.written) written, \(finished.counts.deleted) deleted, \(finished.counts.quarantined) quarantined, "
+            + "in \(ProgressLine.format(finished.duration))" }
         switch report.decision {
-        case .complete?: callLogger.info("\(summary)")
+        case .complete?: callLogger.info("\(summary())")
         case .retryAfter(let delay, _)?:
-            callLogger.warning("\(summary); retry in \(ProgressLine.format(delay)): \(outcome.lastError ?? "")")
-        case .quarantine(let reason)?: callLogger.error("\(summary); quarantined: \(reason)")
-        case nil: callLogger.info("\(summary)")
+            callLogger.warning("\(summary()); retry in \(ProgressLine.format(delay)): \(outcome.lastError ?? "")")
+        case .quarantine(let reason)?: callLogger.error("\(summary()); quarantined: \(reason)")
+        case nil: callLogger.info("\(summary())")
         }
         InletMetrics.jobFinished(source: job.source, kind: job.kind, outcome: report.outcomeName, duration: report.duration)
         InletMetrics.records(source: job.source, written: report.counts.written, deleted: report.counts.deleted)

@@ -21,6 +21,8 @@ package actor Orchestrator {
         var disabledReason: String?
         /// Sources that got `allowProbe` in the last capacity round (half-open breakers).
         var probing = false
+        /// How long the source's jobs have been taking (a moving average; nil before the first).
+        var recentDuration: Duration?
     }
 
     package private(set) var config: InletConfig
@@ -70,24 +72,43 @@ package actor Orchestrator {
 
     // MARK: - Leasing
 
-    /// How many jobs of each source may be leased now. Sources with an open breaker get none and
-    /// their queued jobs are deferred to when it half-opens; a half-open breaker admits one probe.
-    package func capacity(queue: JobQueue) -> [String: Int] {
+    /// What a worker pool may lease now: jobs per source, and how many of each source may run
+    /// at once (leased jobs beyond that wait in the pool for a free slot of their source).
+    package struct LeasePlan: Sendable {
+        package var capacity: [String: Int] = [:]
+        package var concurrency: [String: Int] = [:]
+    }
+
+    /// How many jobs of each source may be leased now: `concurrency - running`, plus up to
+    /// `ahead` more (as many as its recent jobs would run in `budget`) for a source whose breaker
+    /// is closed (leased ahead, they wait in the pool and
+    /// start as the source's jobs finish: one lease transaction serves many jobs). Sources with an
+    /// open breaker get none and their queued jobs are deferred to when it half-opens; a
+    /// half-open breaker admits one probe and nothing ahead.
+    package func leasePlan(queue: JobQueue, ahead: Int = 0, budget: Duration = .zero) -> LeasePlan {
         let now = clock.now
         absorbUpstreamReports(now: now)
-        var capacity: [String: Int] = [:]
+        var plan = LeasePlan()
         for name in sources.keys.sorted() {
             guard var runtime = sources[name], runtime.config.isEnabled, runtime.plugin != nil,
                 runtime.loadError == nil, runtime.disabledReason == nil
             else { continue }
-            let free = runtime.config.concurrency - runtime.running
+            plan.concurrency[name] = runtime.config.concurrency
+            // Ahead: about `budget` of work at the source's recent pace, at most `ahead` jobs, none
+            // before its first job finished. A job queued behind them (a webhook) then waits about
+            // `budget` at most, and a crash charges an attempt to few jobs that never started.
+            var extra = 0
+            if let recent = runtime.recentDuration, runtime.breaker.name == "closed" {
+                extra = recent <= .zero ? ahead : Int(min(Double(ahead), budget / recent))
+            }
+            let free = runtime.config.concurrency + extra - runtime.running
             guard free > 0 else { continue }
             let admission = runtime.breaker.admit(now: now)
             switch admission {
             case .allow:
-                capacity[name] = free
+                plan.capacity[name] = free
             case .allowProbe:
-                capacity[name] = 1
+                plan.capacity[name] = 1
                 runtime.probing = true
                 logger.notice("circuit breaker of '\(name)' is half-open: one probe job may run")
                 persistHealth(name, runtime)
@@ -99,7 +120,21 @@ package actor Orchestrator {
             InletMetrics.circuitState(source: name, value: runtime.breaker.gaugeValue)
             sources[name] = runtime
         }
-        return capacity
+        return plan
+    }
+
+    /// How many jobs of each source may be leased now, none ahead (see ``leasePlan(queue:ahead:budget:)``).
+    package func capacity(queue: JobQueue) -> [String: Int] {
+        leasePlan(queue: queue).capacity
+    }
+
+    /// Jobs leased ahead and given back unstarted: their slots are free (the source's health is
+    /// not in question).
+    package func released(_ jobs: [Job]) {
+        for job in jobs {
+            if let running = sources[job.source]?.running { sources[job.source]?.running = max(0, running - 1) }
+        }
+        if !jobs.isEmpty { wakeup.signal() }
     }
 
     /// Counts leased jobs as running; frees probe slots that found no job.
@@ -146,7 +181,10 @@ package actor Orchestrator {
 
     /// Takes a finished job's report: frees its slot, feeds the breaker and the watchdog,
     /// records the outcome for `inlet status`.
-    package func finished(_ report: JobRunner.Report, instance: ConnectorInstance?) async {
+    /// - Returns: whether the source still runs jobs leased ahead: false once its breaker left
+    ///   `closed`, the watchdog disabled it or a reload removed it (the pool gives them back).
+    @discardableResult
+    package func finished(_ report: JobRunner.Report, instance: ConnectorInstance?) async -> Bool {
         let name = report.job.source
         let now = clock.now
         // What the job's HTTP requests met upstream counts first: a burst of 5xx may have opened
@@ -168,6 +206,9 @@ package actor Orchestrator {
         if var runtime = sources[name] {
             let before = (runtime.breaker.persisted.name, runtime.breaker.persisted.consecutiveFailures, runtime.stuckCalls)
             runtime.running = max(0, runtime.running - 1)
+            if !report.leaseLost {
+                runtime.recentDuration = runtime.recentDuration.map { ($0 * 7 + report.duration) / 8 } ?? report.duration
+            }
             if let success = report.breakerSuccess {
                 if let transition = runtime.breaker.record(success: success, now: now) {
                     logger.notice("circuit breaker of '\(name)': \(transition)")
@@ -196,7 +237,9 @@ package actor Orchestrator {
             }
         }
         wakeup.signal()
+        let admits = sources[name].map { $0.breaker.name == "closed" && $0.disabledReason == nil && $0.config.isEnabled } ?? false
         if let toDestroy { await toDestroy.destroy() }
+        return admits
     }
 
     /// Feeds the HTTP service's verdicts on each source's upstream (5xx or network error: a

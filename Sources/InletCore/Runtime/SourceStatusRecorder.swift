@@ -48,9 +48,12 @@ package struct SourceStatusRecorder: Sendable {
 
     /// Records how a sync of the source ended, inside the transaction that finishes the job.
     package static func recordSync(source: String, outcome: String, error: String?, at time: Date, in db: Database) throws {
-        try upsert(source: source, now: time, columns: [
-            "last_sync_at": time.timeIntervalSince1970, "last_outcome": outcome, "last_error": error,
-        ], in: db)
+        // Once per finished job: a fixed statement, not one assembled from a dictionary each time.
+        try db.cachedStatement(sql: """
+                INSERT INTO source_status (source, updated_at, last_error, last_outcome, last_sync_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (source) DO UPDATE SET last_error = excluded.last_error, last_outcome = excluded.last_outcome,
+                    last_sync_at = excluded.last_sync_at, updated_at = excluded.updated_at
+                """).execute(arguments: [source, time.timeIntervalSince1970, error, outcome, time.timeIntervalSince1970])
     }
 
     /// Records a scheduler tick and the next one.

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -21,14 +22,23 @@ package final class WorkerPool: Service {
     /// Leases this pool holds, with the live call of each running job: renewed together by one
     /// heartbeat transaction; a lost lease cancels its call.
     private let leases = Mutex<[Int64: (lease: Lease, call: PluginCall?)]>([:])
-    /// Jobs leased ahead of a free worker (at most `workers`), so one lease transaction serves
-    /// several jobs. They count as running for their source's concurrency.
-    private let ready = Mutex<[Job]>([])
+    /// Jobs leased ahead of a free worker, so one lease transaction serves many jobs, by priority
+    /// then due time; and the jobs of each source started and not yet committed, which must stay
+    /// within the source's `concurrency` (leased jobs of a busy source wait here).
+    private let buffer = Mutex(LeaseBuffer())
+    /// Jobs leased ahead beyond the workers' own (the pool holds at most `workers + leaseAhead`).
+    private let leaseAhead: Int
+    /// How much work (at a source's recent pace) may wait leased ahead per source: what a job
+    /// queued behind them, such as a webhook, may have to wait.
+    private let leaseAheadBudget: Duration
 
     package init(
         orchestrator: Orchestrator, queue: JobQueue, runner: JobRunner, wakeup: Wakeup, workers: Int, owner: String,
-        shutdownGrace: Duration, clock: any ScheduleClock, logger: Logger
+        shutdownGrace: Duration, clock: any ScheduleClock, logger: Logger, leaseAhead: Int = 32,
+        leaseAheadBudget: Duration = .milliseconds(100)
     ) {
+        self.leaseAhead = max(0, leaseAhead)
+        self.leaseAheadBudget = leaseAheadBudget
         self.orchestrator = orchestrator
         self.queue = queue
         self.runner = runner
@@ -54,7 +64,7 @@ package final class WorkerPool: Service {
                 await drain(group: &group)
                 heartbeat.cancel()
             }
-            await releaseReady()
+            await releaseReady(of: nil)
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .sequentiallyConsistent)
             self.wakeup.signal()
@@ -63,73 +73,112 @@ package final class WorkerPool: Service {
     }
 
     private func leaseLoop(group: inout DiscardingTaskGroup) async {
+        let target = workers + leaseAhead
+        var lastLease = ContinuousClock.now - .seconds(1)
+        var runnable: Set<String>?
         while !stopping.load(ordering: .sequentiallyConsistent) {
+            // Jobs leased ahead start at once on free workers; the buffer is refilled in batches
+            // (one transaction, joined to the group commit of finishing jobs, leases many).
+            var started = startReady(group: &group)
             let free = workers - running.load(ordering: .relaxed)
-            var leased: [Job] = []
-            let buffered = ready.withLock { $0.count }
-            // Lease for the free workers and as many ahead, in one transaction.
-            let wanted = free + workers - buffered
-            if free > 0 && wanted > 0 {
-                let capacity = await orchestrator.capacity(queue: queue)
+            let buffered = buffer.withLock { $0.ready.count }
+            // Refill when the buffer runs low, when a free worker finds nothing it may start, and
+            // at least every 20 ms while anything is asked for, so that a new webhook job is
+            // leased (and sorted ahead of the buffered syncs) without waiting for the buffer to drain.
+            let due = buffered <= target / 2 || free > 0 || ContinuousClock.now - lastLease >= .milliseconds(20)
+            if due && buffered < target {
+                lastLease = ContinuousClock.now
+                let plan = await orchestrator.leasePlan(queue: queue, ahead: leaseAhead, budget: leaseAheadBudget)
+                runnable = Set(plan.capacity.keys)
+                var leased: [Job] = []
                 do {
-                    leased = try queue.lease(capacity: capacity, limit: wanted, owner: owner, now: clock.now, leaseFor: runner.leaseDuration)
+                    // Inside the group commit of finishing jobs: one transaction, one WAL append for both.
+                    let (queue, owner, now, leaseFor, wanted) = (queue, owner, clock.now, runner.leaseDuration, target - buffered)
+                    leased = try await runner.group.write { db in
+                        try queue.lease(capacity: plan.capacity, limit: wanted, owner: owner, now: now, leaseFor: leaseFor, in: db)
+                    }
                 } catch {
                     logger.error("cannot lease jobs: \(error)")
                 }
                 await orchestrator.started(leased)
-                if !leased.isEmpty {
-                    leases.withLock { held in for job in leased { held[job.id] = (job.lease!, nil) } }
-                    ready.withLock { $0 += leased }
+                leases.withLock { held in for job in leased { held[job.id] = (job.lease!, nil) } }
+                buffer.withLock { buffer in
+                    buffer.concurrency = plan.concurrency
+                    buffer.add(leased)
                 }
-            }
-            let starting = ready.withLock { ready -> [Job] in
-                let count = min(max(0, free), ready.count)
-                defer { ready.removeFirst(count) }
-                return Array(ready.prefix(count))
-            }
-            for job in starting {
-                running.add(1, ordering: .relaxed)
-                group.addTask { await self.execute(job) }
+                // Shutdown may have begun during the lease: what it brought is given back, not started.
+                if stopping.load(ordering: .sequentiallyConsistent) { break }
+                started += startReady(group: &group)
             }
             if running.load(ordering: .relaxed) >= workers {
                 // Busy: every finishing job signals (and so does shutdown), so no timer is needed.
                 await wakeup.wait()
-            } else if starting.isEmpty {
-                // Idle: sleep until the next due job (or an enqueue, a reload, shutdown).
-                await wakeup.wait(timeout: await idleWait())
+            } else if started == 0 {
+                // Idle: sleep until the next due job of a source with room (or an enqueue, a
+                // finished job, a reload, shutdown).
+                await wakeup.wait(timeout: await idleWait(sources: runnable))
             }
         }
     }
 
+    /// Starts jobs leased ahead on the free workers, within their source's concurrency; returns
+    /// how many started.
+    private func startReady(group: inout DiscardingTaskGroup) -> Int {
+        let free = workers - running.load(ordering: .relaxed)
+        guard free > 0 else { return 0 }
+        let starting = buffer.withLock { $0.take(upTo: free) }
+        for job in starting {
+            running.add(1, ordering: .relaxed)
+            group.addTask { await self.execute(job) }
+        }
+        return starting.count
+    }
+
     /// How long to sleep when there is nothing to do: until the next due job, at most a second
     /// (jobs enqueued by another process, such as `inlet jobs retry`, are noticed by polling).
-    private func idleWait() async -> Duration {
-        let sources = await orchestrator.runnableSources
-        guard let next = try? queue.nextDueTime(sources: sources) else { return .seconds(1) }
+    /// Sources with no room to lease are left out: their next job waits for one to finish.
+    private func idleWait(sources: Set<String>?) async -> Duration {
+        var candidates = await orchestrator.runnableSources
+        if let sources { candidates.formIntersection(sources) }
+        guard let next = try? queue.nextDueTime(sources: candidates) else { return .seconds(1) }
         let seconds = next.timeIntervalSince(clock.now)
         return .milliseconds(Int64(max(0, min(1, seconds)) * 1000))
     }
 
     private func execute(_ job: Job) async {
-        defer {
+        // The worker is free once the plugin call is over: the next job starts while this one's
+        // outcome waits for its group commit (its source's slot stays taken until then, and the
+        // job is reported finished only after the commit).
+        let worker = WorkerSlot { [self] in
             running.subtract(1, ordering: .relaxed)
             wakeup.signal()
         }
+        defer { worker.free() }
         let prepared: (SourceConfig, ConnectorInstance)
         do {
             prepared = try await orchestrator.prepare(job)
         } catch {
             // No instance (create failed): an attempt of the job fails the usual way.
             let report = await failWithoutInstance(job, error: error)
-            await orchestrator.finished(report, instance: nil)
+            await finish(report, instance: nil)
             return
         }
         let report = await runner.run(
             job, instance: prepared.1, source: prepared.0,
             register: { call in self.leases.withLock { held in held[job.id]?.call = call } },
-            ownHeartbeat: false)
-        leases.withLock { _ = $0.removeValue(forKey: job.id) }
-        await orchestrator.finished(report, instance: prepared.1)
+            ownHeartbeat: false, callEnded: { worker.free() })
+        await finish(report, instance: prepared.1)
+    }
+
+    /// After a job's outcome committed: frees its source's slot; if the source no longer takes
+    /// jobs (its breaker opened, the watchdog disabled it), gives back its jobs leased ahead.
+    private func finish(_ report: JobRunner.Report, instance: ConnectorInstance?) async {
+        let source = report.job.source
+        leases.withLock { _ = $0.removeValue(forKey: report.job.id) }
+        let admits = await orchestrator.finished(report, instance: instance)
+        if !admits { await releaseReady(of: source) }
+        buffer.withLock { $0.ended(source: source) }
+        wakeup.signal()
     }
 
     /// Renews every lease of the pool in one transaction, every third of the lease; a lost lease
@@ -150,10 +199,7 @@ package final class WorkerPool: Service {
             for (id, entry) in held where lost.contains(entry.lease) {
                 logger.warning("job \(id): lease lost (cancelled or rescued): asking its plugin to stop")
                 entry.call?.cancel()
-                let dropped = ready.withLock { ready -> Job? in
-                    guard let index = ready.firstIndex(where: { $0.id == id }) else { return nil }
-                    return ready.remove(at: index)
-                }
+                let dropped = buffer.withLock { $0.remove(jobID: id) }
                 if let dropped {
                     leases.withLock { _ = $0.removeValue(forKey: id) }
                     await orchestrator.finished(
@@ -163,25 +209,27 @@ package final class WorkerPool: Service {
         }
     }
 
-    /// At shutdown, gives jobs leased ahead back to the queue without counting an attempt.
-    private func releaseReady() async {
-        let pending = ready.withLock { ready in
-            defer { ready.removeAll() }
-            return ready
-        }
+    /// Gives jobs leased ahead (of one source, or all at shutdown) back to the queue without
+    /// counting an attempt: they never started.
+    private func releaseReady(of source: String?) async {
+        let pending = buffer.withLock { $0.removeReady(of: source) }
         guard !pending.isEmpty else { return }
+        leases.withLock { held in for job in pending { held.removeValue(forKey: job.id) } }
         let now = clock.now
         do {
-            try await queue.database.pool.write { [queue] db in
+            // Not the async accessor: it refuses to start in a cancelled task (shutdown).
+            try Self.writeNow(queue.database) { [queue] db in
                 for job in pending {
                     guard let lease = job.lease else { continue }
-                    try? queue.verify(lease, in: db)
+                    // A lease lost meanwhile (rescued, cancelled) is not ours to give back.
+                    guard (try? queue.verify(lease, in: db)) != nil else { continue }
                     try queue.markRetry(lease, runAt: now, error: nil, countsAsAttempt: false, now: now, in: db)
                 }
             }
         } catch {
             logger.error("cannot give back \(pending.count) job(s) leased ahead: \(error); they run again when their lease expires")
         }
+        await orchestrator.released(pending)
     }
 
     private func failWithoutInstance(_ job: Job, error: any Error) async -> JobRunner.Report {
@@ -225,5 +273,28 @@ package final class WorkerPool: Service {
             logger.notice("grace over: releasing \(running.load(ordering: .relaxed)) job(s) to run again at the next start")
             group.cancelAll()
         }
+    }
+}
+
+/// A worker's place in the pool, given back exactly once: when its job's plugin call ends, or
+/// when the job ends without one.
+private final class WorkerSlot: Sendable {
+    private let held = Atomic<Bool>(true)
+    private let release: @Sendable () -> Void
+
+    init(release: @escaping @Sendable () -> Void) {
+        self.release = release
+    }
+
+    func free() {
+        if held.exchange(false, ordering: .acquiringAndReleasing) { release() }
+    }
+}
+
+extension WorkerPool {
+    /// A write that task cancellation (shutdown) cannot interrupt: GRDB's async accessors refuse
+    /// to start in a cancelled task, but jobs leased ahead must still be given back.
+    fileprivate static func writeNow<T>(_ database: InletDatabase, _ updates: (Database) throws -> T) throws -> T {
+        try database.pool.write(updates)
     }
 }

@@ -46,6 +46,8 @@ package struct BatchCommitter: Sendable {
     /// records, their checkpoint and the job's state commit together).
     package func apply(_ batch: StagedBatch, source: String, now: Date, in db: Database) throws -> Report {
         var report = Report()
+        // Most finished jobs staged nothing after their last checkpoint: no statement to prepare.
+        guard !batch.isEmpty else { return report }
         report.changes = try documents.apply(batch, source: source, now: now, in: db)
         try state.apply(batch.state, source: source, now: now, in: db)
         for item in batch.quarantined {

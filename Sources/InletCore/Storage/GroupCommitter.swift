@@ -16,6 +16,7 @@ package final class GroupCommitter: Sendable {
     private struct State {
         var pending: [Item] = []
         var draining = false
+        var transactions = 0
     }
 
     private let database: InletDatabase
@@ -60,19 +61,40 @@ package final class GroupCommitter: Sendable {
         return try result.withLock { $0! }.get()
     }
 
+    /// Items waiting for the next shared transaction (for tests).
+    package var pendingCount: Int { state.withLock { $0.pending.count } }
+
+    /// Shared transactions begun so far (for tests).
+    package var transactions: Int { state.withLock { $0.transactions } }
+
     private func drain() {
         while true {
-            let batch = state.withLock { state -> [Item] in
-                let batch = Array(state.pending.prefix(maxBatch))
-                state.pending.removeFirst(batch.count)
-                if batch.isEmpty { state.draining = false }
-                return batch
-            }
-            if batch.isEmpty { return }
-            var outcomes = [(any Error)?](repeating: nil, count: batch.count)
+            var batch: [Item] = []
+            var outcomes: [(any Error)?] = []
             do {
                 try database.pool.writeWithoutTransaction { db in
+                    // The batch is taken once the writer is ours: what arrived while another
+                    // transaction held it (a lease, an enqueue) joins this commit.
+                    batch = state.withLock { state -> [Item] in
+                        let batch = Array(state.pending.prefix(maxBatch))
+                        state.pending.removeFirst(batch.count)
+                        if batch.isEmpty { state.draining = false } else { state.transactions += 1 }
+                        return batch
+                    }
+                    if batch.isEmpty { return }
+                    outcomes = [(any Error)?](repeating: nil, count: batch.count)
                     try db.inTransaction(.immediate) {
+                        if batch.count == 1 {
+                            // Alone in the transaction: its failure rolls back the transaction, which
+                            // holds nothing else (no savepoint statements to run on most commits).
+                            do {
+                                try batch[0].apply(db)
+                                return .commit
+                            } catch {
+                                outcomes[0] = error
+                                return .rollback
+                            }
+                        }
                         for (index, item) in batch.enumerated() {
                             do {
                                 try db.inSavepoint {
@@ -87,8 +109,18 @@ package final class GroupCommitter: Sendable {
                     }
                 }
             } catch {
+                if batch.isEmpty {
+                    // The writer could not be had at all: fail whatever waits rather than hang.
+                    let waiting = state.withLock { state -> [Item] in
+                        defer { state.pending.removeAll(); state.draining = false }
+                        return state.pending
+                    }
+                    for item in waiting { item.done(error) }
+                    return
+                }
                 outcomes = outcomes.map { $0 ?? error }
             }
+            if batch.isEmpty { return }
             for (item, outcome) in zip(batch, outcomes) { item.done(outcome) }
         }
     }
