@@ -51,6 +51,7 @@ extension GitHubConnector {
                         pullsChanged = true
                     } else if settings.issues {
                         try host.emitText(key: RecordKeys.issue(repo, item.number), kind: "issue", metadata: item.metadata(repo: repo), body: item.body)
+                        state.noteWritten("issue/\(item.number)", item.updatedAt)
                         issueNumbers.insert(item.number)
                     }
                 }
@@ -69,6 +70,7 @@ extension GitHubConnector {
                     if processed(item.number, item.updatedAt) { return false }
                     newest.append((item.number, item.updatedAt))
                     try host.emitText(key: RecordKeys.pull(repo, item.number), kind: "pull_request", metadata: item.metadata(repo: repo), body: item.body)
+                    state.noteWritten("pull/\(item.number)", item.updatedAt)
                     pullNumbers.insert(item.number)
                 }
                 state.pullNumbers = pullNumbers.sorted()

@@ -24,13 +24,19 @@ extension GitHubConnector {
                     try host.delete(key: RecordKeys.issue(repo, payload.issue.number))
                     state.issueNumbers.removeAll { $0 == payload.issue.number }
                 } else if settings.issues {
-                    try record(payload.issue, repo: repo, state: &state, host: host)
+                    try record(payload.issue, repo: repo, state: &state, host: host, delivery: event.deliveryID)
                 }
             }
         case "pull_request":
             let payload = try decode(PullRequestEvent.self, event)
             guard settings.pullRequests, let repo = try known(payload.repository, event, host: host) else { return }
             try updateRepositoryState(repo, host: host) { state in
+                let item = "pull/\(payload.pullRequest.number)"
+                guard state.isCurrent(item, payload.pullRequest.updatedAt) else {
+                    host.log(.info, "github: pull_request delivery \(event.deliveryID) for \(repo)#\(payload.pullRequest.number) is older than the record; not written")
+                    return
+                }
+                state.noteWritten(item, payload.pullRequest.updatedAt)
                 try host.emitText(key: RecordKeys.pull(repo, payload.pullRequest.number), kind: "pull_request", metadata: payload.pullRequest.metadata(repo: repo), body: payload.pullRequest.body)
                 if !state.pullNumbers.contains(payload.pullRequest.number) { state.pullNumbers = (state.pullNumbers + [payload.pullRequest.number]).sorted() }
             }
@@ -45,6 +51,11 @@ extension GitHubConnector {
                     state.comments.removeAll { $0 == remembered }
                     return
                 }
+                guard state.isCurrent("comment/\(payload.comment.id)", payload.comment.updatedAt) else {
+                    host.log(.info, "github: issue_comment delivery \(event.deliveryID) for comment \(payload.comment.id) is older than the record; not written")
+                    return
+                }
+                state.noteWritten("comment/\(payload.comment.id)", payload.comment.updatedAt)
                 let metadata: [String: JSONValue] = [
                     "repo": .string(repo), "issue": .int(payload.issue.number), "id": .int(payload.comment.id),
                     "author": payload.comment.user.map { .string($0.login) } ?? .null, "created_at": .string(payload.comment.createdAt),
@@ -58,7 +69,7 @@ extension GitHubConnector {
             // request's record is left to the pull_request events: this payload lacks its refs.
             if payload.issue.pullRequest == nil, settings.issues {
                 try updateRepositoryState(repo, host: host) { state in
-                    try record(payload.issue, repo: repo, state: &state, host: host)
+                    try record(payload.issue, repo: repo, state: &state, host: host, delivery: event.deliveryID)
                 }
             }
         case "repository":
@@ -68,8 +79,14 @@ extension GitHubConnector {
         }
     }
 
-    /// Writes an issue from a payload and remembers its number (for tombstones).
-    private func record(_ issue: GitHub.Issue, repo: String, state: inout RepositoryState, host: InletHost) throws {
+    /// Writes an issue from a payload and remembers its number (for tombstones), unless the
+    /// record already written is newer than the payload.
+    private func record(_ issue: GitHub.Issue, repo: String, state: inout RepositoryState, host: InletHost, delivery: String) throws {
+        guard state.isCurrent("issue/\(issue.number)", issue.updatedAt) else {
+            host.log(.info, "github: delivery \(delivery) for \(repo)#\(issue.number) is older than the record; not written")
+            return
+        }
+        state.noteWritten("issue/\(issue.number)", issue.updatedAt)
         try host.emitText(key: RecordKeys.issue(repo, issue.number), kind: "issue", metadata: issue.metadata(repo: repo), body: issue.body)
         if !state.issueNumbers.contains(issue.number) { state.issueNumbers = (state.issueNumbers + [issue.number]).sorted() }
     }

@@ -50,6 +50,20 @@ struct RepositoryState: Codable {
     var comments: [String] = []
     /// Set when the repository answered 404, until it answers again.
     var unreachable: Bool?
+    /// The `updated_at` of each issue, pull request and comment record as last written
+    /// (`issue/12`, `pull/7`, `comment/99`): a webhook payload older than that is not written
+    /// (GitHub does not promise delivery order, and a redelivery may be days old).
+    var written: [String: String]?
+
+    /// True when a payload updated at `updatedAt` is not older than what was written for `item`.
+    func isCurrent(_ item: String, _ updatedAt: String) -> Bool {
+        guard let stored = written?[item] else { return true }
+        return Timestamps.notOlder(updatedAt, than: stored)
+    }
+
+    mutating func noteWritten(_ item: String, _ updatedAt: String) {
+        written = (written ?? [:]).merging([item: updatedAt]) { _, new in new }
+    }
 }
 
 extension InletHost {

@@ -24,4 +24,11 @@ enum Timestamps {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         return formatter.date(from: httpDate).map(iso)
     }
+
+    /// True when `candidate` is the same time as `stored` or later (as times when both parse,
+    /// else as text, which orders GitHub's own form correctly).
+    static func notOlder(_ candidate: String, than stored: String) -> Bool {
+        if let new = date(iso: candidate), let old = date(iso: stored) { return new >= old }
+        return candidate >= stored
+    }
 }

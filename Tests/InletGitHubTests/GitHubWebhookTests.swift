@@ -58,6 +58,33 @@ struct GitHubWebhookTests {
         #expect(state.contains(#""issueNumbers":[1]"#) && state.contains(#""pullNumbers":[2]"#))
     }
 
+    @Test func anOlderDeliveryNeverOverwritesANewerRecord() async throws {
+        let harness = try await Self.discovered()
+        defer { Task { await harness.stop() } }
+        // GitHub's payload, edited a minute later with a new title (the later state of the issue).
+        let original = try Fixtures.webhook("issues/opened.payload.json")
+        var later = try #require(try JSONSerialization.jsonObject(with: Data(original)) as? [String: Any])
+        var issue = try #require(later["issue"] as? [String: Any])
+        issue["title"] = "Spelling error in the README file (fixed title)"
+        issue["updated_at"] = "2019-05-15T15:21:18Z"
+        later["issue"] = issue
+        later["action"] = "edited"
+        let newer = Array(try JSONSerialization.data(withJSONObject: later))
+
+        #expect(try await harness.webhook("issues", newer).ok)
+        // The older delivery arrives late (a redelivery, or out of order): not written.
+        let late = try await harness.webhook("issues", original)
+        #expect(late.ok, "\(late.message ?? "")")
+        let record = try #require(try harness.live()["Codertocat/Hello-World/issues/1"])
+        #expect(record.metadata["title"] as? String == "Spelling error in the README file (fixed title)")
+        #expect(record.metadata["updated_at"] as? String == "2019-05-15T15:21:18Z")
+        // A delivery as new as the record is written (an edit within the same second).
+        issue["title"] = "Same second, newer words"
+        later["issue"] = issue
+        #expect(try await harness.webhook("issues", Array(try JSONSerialization.data(withJSONObject: later))).ok)
+        #expect(try harness.live()["Codertocat/Hello-World/issues/1"]?.metadata["title"] as? String == "Same second, newer words")
+    }
+
     @Test func aPushToTheDefaultBranchQueuesAHighPriorityCoalescedRepositorySync() async throws {
         let harness = try await Self.discovered()
         defer { Task { await harness.stop() } }
