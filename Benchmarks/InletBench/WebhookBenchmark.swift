@@ -4,6 +4,7 @@ import InletCore
 import InletHTTP
 import Logging
 import Prometheus
+import ServiceLifecycle
 
 /// Signed GitHub push deliveries (a real payload of a few KB) through `POST /webhooks/{source}`,
 /// stored durably with their jobs, beside a plain Hummingbird route answering a constant, both
@@ -87,9 +88,11 @@ struct WebhookBenchmark {
             router: plainRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { continuation.yield(("plain", $0.localAddress?.port ?? 0)) }, logger: logger)
 
+        // Stopped by a graceful shutdown: cancelling a serving task can make NIO trap on a
+        // connection accepted but not yet served (apple/swift-nio#3481).
+        let services = ServiceGroup(services: [webhookApp, plainApp], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await webhookApp.runService(gracefulShutdownSignals: []) }
-            group.addTask { try await plainApp.runService(gracefulShutdownSignals: []) }
+            group.addTask { try await services.run() }
             var found: [String: Int] = [:]
             for await (name, port) in ports {
                 found[name] = port
@@ -130,7 +133,8 @@ struct WebhookBenchmark {
                  try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_deliveries d JOIN jobs j ON j.id = d.job_id") ?? 0)
             }
             print("  stored deliveries: \(stored), \(withJob) with their job")
-            group.cancelAll()
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
         }
     }
 

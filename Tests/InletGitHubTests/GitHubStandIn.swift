@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Synchronization
 import _CryptoExtras
 
@@ -49,6 +50,7 @@ final class GitHubStandIn: Sendable {
     /// The model: change it to change what GitHub answers.
     let world: Shared
     private let task: Mutex<Task<Void, any Error>?> = Mutex(nil)
+    private let group: Mutex<ServiceGroup?> = Mutex(nil)
     let port: Int
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -74,21 +76,27 @@ final class GitHubStandIn: Sendable {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "github-stand-in"),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        // Stopped by a graceful shutdown, never by cancelling the serving task: cancelling it can
+        // leave an accepted connection unserved, and NIO traps on it ("Deinited NIOAsyncWriter
+        // without calling finish()", apple/swift-nio#3481), above all with libcurl's pooled
+        // keep-alive connections still open.
+        let serviceGroup = ServiceGroup(services: [app], logger: logger)
+        let task = Task { try await serviceGroup.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
-            task.cancel()
+            await serviceGroup.triggerGracefulShutdown()
             throw StandInError(message: "the GitHub stand-in did not start")
         }
         let standIn = GitHubStandIn(shared: shared, port: port)
         standIn.task.withLock { $0 = task }
+        standIn.group.withLock { $0 = serviceGroup }
         shared.withLock { $0.baseURL = standIn.baseURL }
         return standIn
     }
 
     func stop() async {
         let task = self.task.withLock { $0 }
-        task?.cancel()
+        await group.withLock { $0 }?.triggerGracefulShutdown()
         _ = try? await task?.value
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import InletHTTP
 import Logging
+import ServiceLifecycle
 import Testing
 
 @Suite("Webhook bodies over 25 MB", .serialized)
@@ -12,12 +13,21 @@ struct WebhookStreamingTests {
     func withServer(_ harness: HTTPHarness, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = harness.surface.application(listen: .init(host: "127.0.0.1", port: 0)) { port in portContinuation.yield(port) }
+        // Stopped by a graceful shutdown, not by cancelling the serving task, which can leave an
+        // accepted connection unserved and make NIO trap (apple/swift-nio#3481).
+        let services = ServiceGroup(services: [app], logger: Logger(label: "webhook-streaming-test"))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            group.addTask { try await services.run() }
             var ports = portStream.makeAsyncIterator()
             let port = try #require(await ports.next())
-            try await body(port)
-            group.cancelAll()
+            do {
+                try await body(port)
+            } catch {
+                await services.triggerGracefulShutdown()
+                throw error
+            }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
         }
     }
 
