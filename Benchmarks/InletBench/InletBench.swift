@@ -6,7 +6,7 @@ import Logging
 @main
 struct InletBench {
     static let usage =
-        "usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--seconds N] [--connections N] [--only folder|queue|git|webhooks|e2e1]"
+        "usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--seconds N] [--connections N] [--only folder|queue|git|webhooks|e2eN]"
 
     static func main() async throws {
         var arguments = CommandLine.arguments.dropFirst()
@@ -34,6 +34,8 @@ struct InletBench {
                 exit(2)
             }
         }
+        // As `inlet run` does.
+        MemoryTuning.keepFreedMemoryMapped()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .warning
@@ -43,7 +45,8 @@ struct InletBench {
         if only == nil || only == "queue" { try await QueueBenchmark(jobs: jobs).run() }
         if only == nil || only == "git" { try await GitBenchmark(pluginFolder: pluginFolder, repository: repository).run() }
         if only == nil || only == "webhooks" { try await WebhookBenchmark(seconds: seconds, connections: connections).run() }
-        if only == "e2e1" { try await QueueBenchmark(jobs: jobs, onlyWorkers: 1).run() }
+        // One end-to-end run with 1 or 4 workers, for profiling.
+        if let only, only.hasPrefix("e2e"), let workers = Int(only.dropFirst(3)) { try await QueueBenchmark(jobs: jobs, onlyWorkers: workers).run() }
     }
 }
 

@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// transactions into a fresh SQLite database with the same pragmas.
 struct QueueBenchmark {
     let jobs: Int
-    /// Only the end-to-end run with this many workers (for profiling).
+    /// Only the end-to-end run with this many workers, or with 0 only the floor at 16 jobs per
+    /// transaction (for profiling: `--only e2e4`, `--only e2e0`).
     var onlyWorkers: Int? = nil
 
     func run() async throws {
@@ -17,6 +18,11 @@ struct QueueBenchmark {
         defer { if ProcessInfo.processInfo.environment["INLET_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: root) } else { print("kept \(root)") } }
         let plugin = try buildNoopPlugin(in: root)
         print("Queue: \(jobs) no-op jobs, WAL + synchronous=NORMAL (commits survive kill -9)")
+        if onlyWorkers == 0 {
+            let batched = try leaseAndComplete(path: root + "/floor-16/inlet.db", batch: 16)
+            print("  lease + complete, no plugin, 16 per transaction: \(Int(batched)) /s")
+            return
+        }
         if let onlyWorkers {
             let rate = try await endToEnd(root: root + "/e2e", plugin: plugin, workers: onlyWorkers)
             print("  end to end, \(onlyWorkers) worker(s): \(Int(rate.total)) /s (lease → run → complete \(Int(rate.processing)) /s)")
@@ -47,6 +53,9 @@ struct QueueBenchmark {
         var configuration = Configuration()
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // As the daemon runs its database: checkpoints on a thread of their own.
+        let checkpointer = try BackgroundCheckpointer(pool: pool)
+        defer { checkpointer.stop() }
         try pool.write { db in
             try db.execute(sql: "CREATE TABLE jobs (id INTEGER PRIMARY KEY, source TEXT, kind TEXT, args TEXT, run_at REAL, state TEXT)")
         }
@@ -63,6 +72,8 @@ struct QueueBenchmark {
 
     private func enqueueRate(path: String) throws -> Double {
         let database = try InletDatabase(path: path)
+        let checkpointer = try BackgroundCheckpointer(pool: database.pool)
+        defer { checkpointer.stop() }
         let queue = JobQueue(database: database, maxSize: jobs * 2)
         let start = ContinuousClock.now
         for index in 0..<jobs {
@@ -75,6 +86,8 @@ struct QueueBenchmark {
     /// with its audit row) in another, no plugin.
     private func leaseAndComplete(path: String, batch: Int = 1) throws -> Double {
         let database = try InletDatabase(path: path)
+        let checkpointer = try BackgroundCheckpointer(pool: database.pool)
+        defer { checkpointer.stop() }
         let queue = JobQueue(database: database, maxSize: jobs * 2)
         for index in 0..<jobs { _ = try queue.enqueue(JobRequest(source: "s\(index % 4)")) }
         let capacity = ["s0": batch, "s1": batch, "s2": batch, "s3": batch]
@@ -109,6 +122,8 @@ struct QueueBenchmark {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let config = try ConfigLoader.load(yaml: yaml, file: root + "/inlet.yaml", environment: [:])
         let database = try InletDatabase(dataDirectory: config.dataDirectory)
+        let checkpointer = try BackgroundCheckpointer(pool: database.pool)
+        defer { checkpointer.stop() }
         let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
@@ -134,7 +149,7 @@ struct QueueBenchmark {
         }
         guard try queue.depth()[.succeeded, default: 0] == jobs else { throw BenchError("not every job succeeded") }
         let end = ContinuousClock.now
-        print("    (\(workers) worker(s): \(runner.group.transactions) shared transactions for \(jobs) jobs' leases and completions)")
+        print("    (\(workers) worker(s): \(runner.group.transactions) shared transactions for \(jobs) jobs' leases and completions, busy \(runner.group.busy) of \(end - enqueued))")
         await group.triggerGracefulShutdown()
         try await running.value
         return (Double(jobs) / (end - start).seconds, Double(jobs) / (end - enqueued).seconds)

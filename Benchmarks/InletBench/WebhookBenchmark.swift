@@ -40,6 +40,8 @@ struct WebhookBenchmark {
                 webhook: { secret: "\(secret)" }
             """, file: root + "/inlet.yaml", environment: [:])
         let database = try InletDatabase(dataDirectory: root)
+        let checkpointer = try BackgroundCheckpointer(pool: database.pool)
+        defer { checkpointer.stop() }
         let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
         var logger = Logger(label: "inlet-bench")
         // Cancelling the servers at the end logs errors that mean nothing here.

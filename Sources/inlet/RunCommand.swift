@@ -30,6 +30,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         try options.bootstrapLogging(config)
+        MemoryTuning.keepFreedMemoryMapped()
         let logger = Logger(label: "inlet")
 
         let lock: DaemonLock
@@ -42,6 +43,9 @@ struct RunCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(lock) {} }
 
         let database = try openDatabase(config)
+        // Commits never wait for a checkpoint: a thread of its own copies the WAL back.
+        let checkpointer = try BackgroundCheckpointer(pool: database.pool)
+        defer { checkpointer.stop() }
         // Every metric goes to one Prometheus registry, which GET /metrics renders.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The durable job queue, in the daemon's SQLite database.
 ///
@@ -106,7 +107,7 @@ extension JobQueue {
         var jobs: [Job] = []
         jobs.reserveCapacity(chosen.count)
         for id in chosen {
-            let leaseID = Int64.random(in: 1...Int64.max)
+            let leaseID = LeaseIDs.take()
             if let row = try Row.fetchOne(claim, arguments: [leaseID, owner, expires, time, time, id]) {
                 jobs.append(Job(selected: row))
             }
@@ -207,4 +208,13 @@ extension JobQueue {
                 SELECT source, 'job', kind || ' #' || id, ?, CAST(args AS BLOB), ?, id FROM jobs WHERE id = ?
                 """).execute(arguments: [error, StorageClock.format(now), jobID])
     }
+}
+
+/// Lease ids: a random start per process, counted up from there. Unique among the leases of a
+/// process, and two processes' ranges meet with odds of about one in 2^62; one `getrandom`
+/// syscall per process rather than one per lease (7% of a no-op job's time in a profile).
+enum LeaseIDs {
+    private static let next = Atomic<Int64>(Int64.random(in: 1...(Int64.max / 2)))
+
+    static func take() -> Int64 { next.wrappingAdd(1, ordering: .relaxed).newValue }
 }

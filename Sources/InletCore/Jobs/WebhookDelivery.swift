@@ -51,20 +51,17 @@ package struct WebhookDelivery: Sendable, Equatable, FetchableRecord {
         {
             return .duplicate(jobID: existing["job_id"])
         }
-        try db.cachedStatement(sql: """
-            INSERT INTO webhook_deliveries (source, delivery_id, event, headers, body, received_at) VALUES (?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [source, deliveryID, event, headers, Data(body), now.timeIntervalSince1970])
-        let id = db.lastInsertedRowID
+        // The job first, then the delivery with its job id, then the job's args: updating the
+        // delivery row instead would write its body (a few KB, overflow pages) a second time.
         let outcome = try queue.enqueue(
-            JobRequest(source: source, kind: "webhook", args: jobArgs(deliveryID: id), priority: JobPriority.webhook,
-                       maxAttempts: maxAttempts),
+            JobRequest(source: source, kind: "webhook", args: "{}", priority: JobPriority.webhook, maxAttempts: maxAttempts),
             now: now, in: db)
-        guard case .enqueued(let jobID) = outcome else {
-            // Full: undo the delivery row too (the caller's transaction rolls back, or we do).
-            try db.execute(sql: "DELETE FROM webhook_deliveries WHERE id = ?", arguments: [id])
-            return .full
-        }
-        try db.cachedStatement(sql: "UPDATE webhook_deliveries SET job_id = ? WHERE id = ?").execute(arguments: [jobID, id])
+        guard case .enqueued(let jobID) = outcome else { return .full }
+        try db.cachedStatement(sql: """
+            INSERT INTO webhook_deliveries (source, delivery_id, event, headers, body, received_at, job_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [source, deliveryID, event, headers, Data(body), now.timeIntervalSince1970, jobID])
+        let id = db.lastInsertedRowID
+        try db.cachedStatement(sql: "UPDATE jobs SET args = ? WHERE id = ?").execute(arguments: [jobArgs(deliveryID: id), jobID])
         return .queued(deliveryID: id, jobID: jobID)
     }
 

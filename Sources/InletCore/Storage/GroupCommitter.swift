@@ -17,6 +17,7 @@ package final class GroupCommitter: Sendable {
         var pending: [Item] = []
         var draining = false
         var transactions = 0
+        var busy = Duration.zero
     }
 
     private let database: InletDatabase
@@ -64,6 +65,10 @@ package final class GroupCommitter: Sendable {
     /// Items waiting for the next shared transaction (for tests).
     package var pendingCount: Int { state.withLock { $0.pending.count } }
 
+    /// Time spent in shared transactions so far, waiting for the writer included (`make bench`
+    /// prints it beside the run's length: near 100% means the commit path is the bottleneck).
+    package var busy: Duration { state.withLock { $0.busy } }
+
     /// Shared transactions begun so far (for tests).
     package var transactions: Int { state.withLock { $0.transactions } }
 
@@ -71,6 +76,8 @@ package final class GroupCommitter: Sendable {
         while true {
             var batch: [Item] = []
             var outcomes: [(any Error)?] = []
+            let began = ContinuousClock.now
+            defer { let spent = ContinuousClock.now - began; state.withLock { $0.busy += spent } }
             do {
                 try database.pool.writeWithoutTransaction { db in
                     // The batch is taken once the writer is ours: what arrived while another

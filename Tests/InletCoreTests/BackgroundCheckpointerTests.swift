@@ -1,0 +1,45 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import InletCore
+
+@Suite("Checkpoints on a thread of their own")
+struct BackgroundCheckpointerTests {
+    @Test func theWALIsCopiedIntoTheDatabaseFileWithoutTheWriterCheckpointing() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("inlet.db")
+        let database = try InletDatabase(path: path)
+        let checkpointer = try BackgroundCheckpointer(pool: database.pool, every: .milliseconds(10))
+        defer { checkpointer.stop() }
+        // The writer's own checkpoint is only a backstop now (40 MB of WAL): 4 MB never triggers it.
+        let automatic = try await database.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
+        #expect(automatic == BackgroundCheckpointer.backstopPages)
+        let before = try Self.size(of: path)
+        let value = Data(repeating: 0x61, count: 4096)
+        for index in 0..<1_000 {
+            try await database.pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO state (source, key, value, updated_at) VALUES ('s', ?, ?, '')", arguments: ["k\(index)", value])
+            }
+        }
+        // Only a checkpoint writes the rows into the database file itself.
+        var waited = 0
+        while try Self.size(of: path) < before + 1_000 * 4096, waited < 1_000 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        #expect(try Self.size(of: path) >= before + 1_000 * 4096)
+        #expect(checkpointer.checkpoints > 0)
+
+        checkpointer.stop()
+        let restored = try await database.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
+        #expect(restored == BackgroundCheckpointer.defaultPages)
+        let count = try await database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM state") }
+        #expect(count == 1_000)
+    }
+
+    private static func size(of path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+}
