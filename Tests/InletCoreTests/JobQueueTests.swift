@@ -157,4 +157,73 @@ struct JobQueueTests {
         #expect(try queue.nextDueTime(sources: ["a"]) == start.addingTimeInterval(60))
         #expect(try queue.nextDueTime(sources: ["a", "b"]) == start)
     }
+
+    /// What `depth` and `activeCount` must say: a count over the jobs themselves.
+    private func counted(source: String? = nil) throws -> [JobState: Int] {
+        try database.pool.read { db in
+            var out: [JobState: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT state, count(*) AS n FROM jobs WHERE (? IS NULL OR source = ?) GROUP BY state", arguments: [source, source])
+            {
+                out[JobState(rawValue: row["state"])!] = row["n"]
+            }
+            return out
+        }
+    }
+
+    @Test func theCountsTheTriggersKeepFollowEveryTransition() throws {
+        let queue = queue()
+        func check(_ step: String) throws {
+            for source in [nil, "a", "b"] {
+                #expect(try queue.depth(source: source) == counted(source: source), "after \(step), source \(source ?? "all")")
+            }
+            let active = try counted()
+            #expect(try queue.activeCount() == active[.queued, default: 0] + active[.running, default: 0], "after \(step)")
+        }
+        for source in ["a", "a", "a", "b", "b"] { _ = try queue.enqueue(JobRequest(source: source, maxAttempts: 1), now: start) }
+        _ = try queue.enqueue(JobRequest(source: "a", uniqueKey: "k"), now: start)
+        _ = try queue.enqueue(JobRequest(source: "a", uniqueKey: "k"), now: start)  // coalesced: no new row
+        try check("enqueue")
+        let leased = try queue.lease(capacity: ["a": 3, "b": 2], limit: 5, owner: "w", now: start, leaseFor: .seconds(30))
+        try check("lease")
+        try database.pool.write { db in
+            try queue.markSucceeded(leased[0].lease!, now: start, in: db)
+            try queue.markRetry(leased[1].lease!, runAt: start, error: "again", countsAsAttempt: false, now: start, in: db)
+            try queue.markQuarantined(jobID: leased[2].id, leaseID: leased[2].lease!.leaseID, error: "no", now: start, in: db)
+        }
+        try check("succeeded, retry, quarantine")
+        _ = try queue.cancel(id: leased[3].id, now: start)
+        try check("cancel")
+        #expect(try queue.rescue(now: start.addingTimeInterval(60)).quarantined.count == 1)  // out of its one attempt
+        try check("rescue")
+        _ = try queue.retry(id: leased[3].id, now: start)
+        try check("retry")
+        _ = try queue.cancel(id: leased[3].id, now: start)
+        #expect(try queue.prune(finishedBefore: start.addingTimeInterval(1)) == 2)
+        try check("prune")
+        #expect(try queue.depth()[.succeeded] == nil)
+        // The bound reads the same counts.
+        let small = JobQueue(database: database, maxSize: try queue.activeCount())
+        #expect(try small.enqueue(JobRequest(source: "c"), now: start) == .full)
+    }
+
+    @Test func aDatabaseOfTheEarlierSchemaGetsItsCountsWhenMigrated() throws {
+        let path = directory.file("old.db")
+        do {
+            let pool = try DatabasePool(path: path)
+            try InletDatabase.migrator.migrate(pool, upTo: "v5-http-cache")
+            try pool.write { db in
+                for (source, state) in [("a", "queued"), ("a", "queued"), ("a", "running"), ("b", "succeeded"), ("b", "queued")] {
+                    try db.execute(sql: """
+                        INSERT INTO jobs (source, kind, run_at, state, max_attempts, created_at, updated_at)
+                        VALUES (?, 'sync', 0, ?, 3, 0, 0)
+                        """, arguments: [source, state])
+                }
+            }
+        }
+        let migrated = JobQueue(database: try InletDatabase(path: path))
+        #expect(try migrated.depth() == [.queued: 3, .running: 1, .succeeded: 1])
+        #expect(try migrated.depth(source: "a") == [.queued: 2, .running: 1])
+        #expect(try migrated.activeCount() == 4)
+    }
 }

@@ -94,17 +94,20 @@ extension JobQueue {
         }.map(Date.init(timeIntervalSince1970:))
     }
 
-    /// Jobs queued or running, from the counter the triggers keep (one row read).
+    /// Jobs queued or running, from the counts the triggers keep (a few rows read).
     package func activeCount() throws -> Int {
-        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT active FROM queue_counter WHERE id = 1") ?? 0 }
+        try database.pool.read { db in try Int.fetchOne(db, sql: Self.activeCountSQL) ?? 0 }
     }
 
-    /// Jobs per state (all of them, or of one source).
+    /// Queued and running jobs of every source, from `job_counts`.
+    static let activeCountSQL = "SELECT coalesce(sum(n), 0) FROM job_counts WHERE state IN ('queued', 'running')"
+
+    /// Jobs per state (all of them, or of one source), from the counts the triggers keep.
     package func depth(source: String? = nil) throws -> [JobState: Int] {
         try database.pool.read { db in
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT state, count(*) AS n FROM jobs WHERE (? IS NULL OR source = ?) GROUP BY state",
+                sql: "SELECT state, sum(n) AS n FROM job_counts WHERE (? IS NULL OR source = ?) GROUP BY state HAVING sum(n) > 0",
                 arguments: [source, source])
             var out: [JobState: Int] = [:]
             for row in rows {

@@ -42,7 +42,7 @@ package struct JobQueue: Sendable {
                     """).execute(arguments: [request.priority, runAt, time, id])
             return .coalesced(id)
         }
-        let active = bounded ? try Int.fetchOne(db.cachedStatement(sql: "SELECT active FROM queue_counter WHERE id = 1")) ?? 0 : 0
+        let active = bounded ? try Int.fetchOne(db.cachedStatement(sql: JobQueue.activeCountSQL)) ?? 0 : 0
         if bounded && active >= maxSize { return .full }
         try db.cachedStatement(sql: """
                 INSERT INTO jobs (source, kind, args, priority, run_at, state, attempts, max_attempts, unique_key,

@@ -7,7 +7,8 @@ extension AuditLog {
     package func latestPerSource() throws -> [String: Entry] {
         try database.pool.read { db in
             // SQLite takes the bare columns of an aggregate query with max() from the row holding
-            // the maximum; audit_by_source (source, finished_at) answers it without a sort.
+            // the maximum. A scan of the audit rows (bounded by `queue.retention`): no index on
+            // (source, finished_at), which every finished job would have to update, for one command.
             let rows = try Entry.fetchAll(db, sql: "SELECT *, max(finished_at) AS newest FROM audit GROUP BY source")
             return Dictionary(rows.map { ($0.source, $0) }, uniquingKeysWith: { first, _ in first })
         }

@@ -94,7 +94,7 @@ package struct SourceStatusStore: Sendable {
         try database.pool.read { db in
             Set(try String.fetchAll(db, sql: """
                 SELECT source FROM source_status
-                UNION SELECT source FROM jobs
+                UNION SELECT source FROM job_counts WHERE n > 0
                 UNION SELECT source FROM quarantine
                 UNION SELECT source FROM audit
                 UNION SELECT source FROM state

@@ -179,6 +179,52 @@ extension InletDatabase {
                 )
                 """)
         }
+        migrator.registerMigration("v6-job-counts") { db in
+            // Jobs per source and state, kept by triggers in one small table: `queue.max_size`
+            // (queued + running), /health, /metrics and `inlet status` read a few rows instead of
+            // counting over every retained job. It replaces the one-row active counter and the
+            // (source, state) index: each job transition then writes one counts page instead of a
+            // counter page and an index page (fewer WAL frames per commit), and the newest audit
+            // row per source (`inlet status` only) is found by a scan instead of an index every
+            // finished job had to update.
+            try db.execute(sql: """
+                CREATE TABLE job_counts (
+                    source TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    n INTEGER NOT NULL,
+                    PRIMARY KEY (source, state)
+                ) WITHOUT ROWID
+                """)
+            try db.execute(sql: "INSERT INTO job_counts (source, state, n) SELECT source, state, count(*) FROM jobs GROUP BY source, state")
+            for trigger in ["jobs_active_insert", "jobs_active_delete", "jobs_active_update"] {
+                try db.execute(sql: "DROP TRIGGER \(trigger)")
+            }
+            try db.execute(sql: "DROP TABLE queue_counter")
+            try db.execute(sql: """
+                CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs
+                BEGIN
+                    INSERT INTO job_counts (source, state, n) VALUES (NEW.source, NEW.state, 1)
+                    ON CONFLICT (source, state) DO UPDATE SET n = n + 1;
+                END
+                """)
+            try db.execute(sql: """
+                CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs
+                BEGIN
+                    UPDATE job_counts SET n = n - 1 WHERE source = OLD.source AND state = OLD.state;
+                END
+                """)
+            try db.execute(sql: """
+                CREATE TRIGGER jobs_count_update AFTER UPDATE OF source, state ON jobs
+                WHEN OLD.state != NEW.state OR OLD.source != NEW.source
+                BEGIN
+                    UPDATE job_counts SET n = n - 1 WHERE source = OLD.source AND state = OLD.state;
+                    INSERT INTO job_counts (source, state, n) VALUES (NEW.source, NEW.state, 1)
+                    ON CONFLICT (source, state) DO UPDATE SET n = n + 1;
+                END
+                """)
+            try db.execute(sql: "DROP INDEX jobs_by_source_state")
+            try db.execute(sql: "DROP INDEX audit_by_source")
+        }
         return migrator
     }
 }
