@@ -54,6 +54,8 @@ let package = Package(
                 "CInletABI",
                 "CCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // sqlite3_wal_hook, which GRDB does not wrap (the background checkpointer).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
