@@ -72,6 +72,24 @@ package final class GroupCommitter: Sendable {
     /// Shared transactions begun so far (for tests).
     package var transactions: Int { state.withLock { $0.transactions } }
 
+    /// Runs one item in its own savepoint, with statements prepared once (GRDB's `inSavepoint`
+    /// parses its SAVEPOINT and RELEASE statements at every call: once per job of every commit).
+    /// - Returns: the item's error, its savepoint rolled back.
+    /// - Throws: when the savepoint cannot be rolled back (SQLite already rolled the whole
+    ///   transaction back: an I/O error, a full disk): the batch fails as a whole.
+    private static func applyInSavepoint(_ item: Item, in db: Database) throws -> (any Error)? {
+        try db.cachedStatement(sql: "SAVEPOINT inlet_item").execute()
+        do {
+            try item.apply(db)
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT inlet_item").execute()
+            return nil
+        } catch {
+            try db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT inlet_item").execute()
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT inlet_item").execute()
+            return error
+        }
+    }
+
     private func drain() {
         while true {
             var batch: [Item] = []
@@ -103,14 +121,7 @@ package final class GroupCommitter: Sendable {
                             }
                         }
                         for (index, item) in batch.enumerated() {
-                            do {
-                                try db.inSavepoint {
-                                    try item.apply(db)
-                                    return .commit
-                                }
-                            } catch {
-                                outcomes[index] = error
-                            }
+                            outcomes[index] = try Self.applyInSavepoint(item, in: db)
                         }
                         return .commit
                     }
