@@ -37,10 +37,27 @@ package struct QueueMaintenance: Service {
                 if ticks % 30 == 0 {  // every 5 minutes with the default period
                     let pruned = try queue.prune(finishedBefore: clock.now.addingTimeInterval(-retention.seconds))
                     if pruned > 0 { logger.info("pruned \(pruned) finished job(s) older than the retention") }
-                    try await queue.database.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+                    await truncateWAL()
                 }
             } catch {
                 logger.error("queue maintenance: \(error)")
+            }
+        }
+    }
+
+    /// Empties the WAL file. The background checkpointer may hold the checkpoint lock for a moment
+    /// (SQLite answers busy at once rather than wait): a few tries, then the next round.
+    private func truncateWAL() async {
+        for attempt in 1...5 {
+            do {
+                try await queue.database.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+                return
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                if attempt == 5 { logger.debug("WAL not truncated this round (busy): \(error)") }
+                try? await Task.sleep(for: .milliseconds(20))
+            } catch {
+                logger.error("cannot truncate the WAL: \(error)")
+                return
             }
         }
     }
