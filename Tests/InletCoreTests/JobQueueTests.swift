@@ -226,4 +226,32 @@ struct JobQueueTests {
         #expect(try migrated.depth(source: "a") == [.queued: 2, .running: 1])
         #expect(try migrated.activeCount() == 4)
     }
+
+    @Test func pruningAFinishedWebhookJobDeletesItsStoredDeliveryAndKeepsTheOthers() throws {
+        let queue = queue()
+        func store(_ id: String) throws -> (delivery: Int64, job: Int64) {
+            let outcome = try database.pool.write { db in
+                try WebhookDelivery.store(
+                    source: "gh", deliveryID: id, event: "push", headers: "{}", body: Array("{}".utf8), maxAttempts: 3,
+                    queue: queue, now: start, in: db)
+            }
+            guard case .queued(let delivery, let job) = outcome else { throw JobQueueError(.leaseLost, "not stored") }
+            return (delivery, job)
+        }
+        let done = try store("d-1")
+        let quarantined = try store("d-2")
+        let queued = try store("d-3")
+        _ = try queue.enqueue(JobRequest(source: "gh"), now: start)  // a sync job: no delivery
+        let leased = try queue.lease(capacity: ["gh": 2], limit: 2, owner: "w", now: start, leaseFor: .seconds(30))
+        try #require(leased.map(\.id) == [done.job, quarantined.job])
+        try database.pool.write { db in
+            try queue.markSucceeded(leased[0].lease!, now: start, in: db)
+            try queue.markQuarantined(jobID: quarantined.job, leaseID: leased[1].lease!.leaseID, error: "no", now: start, in: db)
+        }
+        #expect(try queue.prune(finishedBefore: start.addingTimeInterval(1)) == 1)
+        let left = try database.pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM webhook_deliveries ORDER BY id") }
+        #expect(left == [quarantined.delivery, queued.delivery])
+        // Its delivery id is free again (a redelivery after the retention is taken as new).
+        #expect(try store("d-1").delivery > queued.delivery)
+    }
 }

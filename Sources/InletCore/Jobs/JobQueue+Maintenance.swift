@@ -46,8 +46,9 @@ extension JobQueue {
         }
     }
 
-    /// Deletes succeeded and cancelled jobs (and their audit rows) finished before `before`, in
-    /// small batches so no long write transaction blocks enqueues.
+    /// Deletes succeeded and cancelled jobs (with their audit rows and, for webhook jobs, their
+    /// stored deliveries) finished before `before`, in small batches so no long write transaction
+    /// blocks enqueues. A delivery whose job is kept (queued, running, quarantined) stays.
     /// - Returns: the number of jobs deleted.
     @discardableResult
     package func prune(finishedBefore before: Date, batchSize: Int = 500) throws -> Int {
@@ -63,6 +64,11 @@ extension JobQueue {
                 guard !ids.isEmpty else { return 0 }
                 let list = ids.map(String.init).joined(separator: ",")
                 try db.execute(sql: "DELETE FROM audit WHERE job_id IN (\(list))")
+                // By the delivery's id in the job's args (its primary key): no index on job_id.
+                try db.execute(sql: """
+                    DELETE FROM webhook_deliveries WHERE id IN (
+                        SELECT json_extract(args, '$.delivery') FROM jobs WHERE id IN (\(list)) AND kind = 'webhook')
+                    """)
                 try db.execute(sql: "DELETE FROM jobs WHERE id IN (\(list))")
                 return ids.count
             }
