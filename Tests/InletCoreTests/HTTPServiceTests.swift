@@ -86,6 +86,23 @@ struct HTTPServiceTests {
         #expect(requests.map { $0.header("if-modified-since") } == [nil, nil])
     }
 
+    @Test func answersCachedLongAgoAreForgottenAndTheURLIsAskedUnconditionally() async throws {
+        let harness = try await HTTPServiceHarness { seen in
+            if seen.header("if-none-match") == "\"v1\"" { return .init(304, headers: [("ETag", "\"v1\"")]) }
+            return .init(200, headers: [("ETag", "\"v1\"")], "body")
+        }
+        _ = await harness.get("/old")
+        harness.clock.advance(by: .seconds(3600))
+        _ = await harness.get("/recent")
+        let cache = HTTPCacheStore(database: harness.database)
+        #expect(try cache.evict(storedBefore: harness.clock.now.addingTimeInterval(-60)) == 1)
+        _ = await harness.get("/old")
+        _ = await harness.get("/recent")
+        await harness.stop()
+        let conditional = harness.server.requests.map { "\($0.path) \($0.header("if-none-match") ?? "-")" }
+        #expect(conditional == ["/old -", "/recent -", "/old -", "/recent \"v1\""])
+    }
+
     @Test func lastModifiedIsSentBackAsIfModifiedSince() async throws {
         let stamp = "Tue, 01 Dec 2026 08:00:00 GMT"
         let harness = try await HTTPServiceHarness { seen in

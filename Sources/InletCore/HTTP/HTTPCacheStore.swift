@@ -70,4 +70,16 @@ package struct HTTPCacheStore: Sendable {
             try db.execute(sql: "DELETE FROM http_cache WHERE source = ? AND cache_key = ?", arguments: [source, key])
         }
     }
+
+    /// Forgets answers stored before `before`: URLs no longer asked for (a listing whose `since=`
+    /// moved on, a removed source) would otherwise stay forever. An entry still in use is stored
+    /// again by its next full answer; until then its URL costs one unconditional request.
+    /// - Returns: how many answers were forgotten.
+    @discardableResult
+    package func evict(storedBefore before: Date) throws -> Int {
+        try database.pool.write { db in
+            try db.execute(sql: "DELETE FROM http_cache WHERE stored_at < ?", arguments: [before.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
 }

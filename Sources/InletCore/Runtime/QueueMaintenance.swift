@@ -10,6 +10,8 @@ package struct QueueMaintenance: Service {
     package let retention: Duration
     package let clock: any ScheduleClock
     package let logger: Logger
+    /// How long the HTTP service keeps a cached answer (ETag) before forgetting it.
+    static let httpCacheLifetime: Duration = .seconds(30 * 24 * 3600)
     /// How often expired leases are looked for.
     package var rescueEvery: Duration = .seconds(10)
 
@@ -37,6 +39,9 @@ package struct QueueMaintenance: Service {
                 if ticks % 30 == 0 {  // every 5 minutes with the default period
                     let pruned = try queue.prune(finishedBefore: clock.now.addingTimeInterval(-retention.seconds))
                     if pruned > 0 { logger.info("pruned \(pruned) finished job(s) older than the retention") }
+                    let evicted = try HTTPCacheStore(database: queue.database)
+                        .evict(storedBefore: clock.now.addingTimeInterval(-Self.httpCacheLifetime.seconds))
+                    if evicted > 0 { logger.info("forgot \(evicted) HTTP answer(s) cached more than 30 days ago") }
                     await truncateWAL()
                 }
             } catch {
