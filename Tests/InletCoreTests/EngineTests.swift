@@ -71,8 +71,12 @@ final class EngineHarness {
         return try queue.enqueue(JobRequest(source: source, maxAttempts: attempts)).jobID!
     }
 
-    /// Polls until `condition` holds (a deadline against hanging, not a timing assertion).
-    func waitUntil(_ what: String, limit: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
+    /// Polls until `condition` holds (a deadline against hanging, not a timing assertion). Long:
+    /// `swift test` runs every suite in one process, and the integration suites' synchronous
+    /// tests (subprocesses, kill -9 loops) block threads of the cooperative pool, two on two
+    /// cores; this process's engine then stalls for seconds at a time (CI saw 5–8 s stalls, and
+    /// 60 no-op jobs missed a 30 s deadline).
+    func waitUntil(_ what: String, limit: Duration = .seconds(120), _ condition: () throws -> Bool) async throws {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if (try? condition()) == true { return }
