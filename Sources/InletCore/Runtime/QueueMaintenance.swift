@@ -41,7 +41,9 @@ package struct QueueMaintenance: Service {
                     if pruned > 0 { logger.info("pruned \(pruned) finished job(s) older than the retention") }
                     let evicted = try HTTPCacheStore(database: queue.database)
                         .evict(storedBefore: clock.now.addingTimeInterval(-Self.httpCacheLifetime.seconds))
-                    if evicted > 0 { logger.info("forgot \(evicted) HTTP answer(s) cached more than 30 days ago") }
+                    if evicted > 0 {
+                        logger.info("forgot \(evicted) HTTP answer(s) cached more than \(DurationFormat.string(from: Self.httpCacheLifetime)) ago")
+                    }
                     await truncateWAL()
                 }
             } catch {
@@ -58,7 +60,10 @@ package struct QueueMaintenance: Service {
                 try await queue.database.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
                 return
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-                if attempt == 5 { logger.debug("WAL not truncated this round (busy): \(error)") }
+                if attempt == 5 {
+                    logger.debug("WAL not truncated this round (busy): \(error)")
+                    return
+                }
                 try? await Task.sleep(for: .milliseconds(20))
             } catch {
                 logger.error("cannot truncate the WAL: \(error)")

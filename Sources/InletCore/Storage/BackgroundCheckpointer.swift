@@ -83,7 +83,6 @@ package final class BackgroundCheckpointer: Sendable {
     }
 
     private func loop() {
-        let gap = TimeInterval(minimumGap.components.seconds) + TimeInterval(minimumGap.components.attoseconds) / 1e18
         while true {
             // Woken by a commit, or once a second for what other processes wrote.
             _ = wake.wait(timeout: .now() + .seconds(1))
@@ -97,7 +96,7 @@ package final class BackgroundCheckpointer: Sendable {
                 // again, and the writer's backstop bounds the WAL meanwhile.
             }
             if last { break }
-            Thread.sleep(forTimeInterval: gap)
+            Thread.sleep(forTimeInterval: minimumGap.seconds)
         }
         finished.signal()
     }
