@@ -82,35 +82,43 @@ extension JobQueue {
         let expires = time + leaseFor.seconds
         // Per source, the index (source, priority, run_at, id) over queued rows answers this directly.
         // A queued job whose unique key is running waits: two syncs of one repository never overlap.
+        // The whole row comes with the pick: the claim below is a plain UPDATE (a RETURNING
+        // clause runs as a trigger program per row, the claim's largest cost in a profile).
         let pick = try db.cachedStatement(sql: """
-            SELECT id, priority, run_at FROM jobs AS j
+            SELECT \(Job.selection) FROM jobs AS j
             WHERE j.state = 'queued' AND j.source = ? AND j.run_at <= ?
               AND (j.unique_key IS NULL OR NOT EXISTS (
                   SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.unique_key = j.unique_key))
             ORDER BY j.priority, j.run_at, j.id
             LIMIT ?
             """)
-        var candidates: [(id: Int64, priority: Int, runAt: Double)] = []
+        var candidates: [Job] = []
         for (source, free) in capacity where free > 0 {
             let rows = try Row.fetchAll(pick, arguments: [source, time, min(free, limit)])
-            candidates += rows.map { ($0["id"], $0["priority"], $0["run_at"]) }
+            candidates += rows.map { Job(selected: $0) }
         }
         candidates.sort { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
-        let chosen = candidates.prefix(limit).map(\.id)
-        guard !chosen.isEmpty else { return [] }
+        guard !candidates.isEmpty else { return [] }
         let claim = try db.cachedStatement(sql: """
             UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_id = ?, lease_owner = ?,
                 lease_expires_at = ?, started_at = ?, updated_at = ?
             WHERE id = ? AND state = 'queued'
-            RETURNING \(Job.selection)
             """)
         var jobs: [Job] = []
-        jobs.reserveCapacity(chosen.count)
-        for id in chosen {
+        jobs.reserveCapacity(min(limit, candidates.count))
+        for var job in candidates.prefix(limit) {
             let leaseID = LeaseIDs.take()
-            if let row = try Row.fetchOne(claim, arguments: [leaseID, owner, expires, time, time, id]) {
-                jobs.append(Job(selected: row))
-            }
+            try claim.execute(arguments: [leaseID, owner, expires, time, time, job.id])
+            // Picked as queued in this transaction, which holds the write lock: always claimed.
+            guard db.changesCount == 1 else { continue }
+            job.state = .running
+            job.attempts += 1
+            job.leaseID = leaseID
+            job.leaseOwner = owner
+            job.leaseExpiresAt = Date(timeIntervalSince1970: expires)
+            job.startedAt = Date(timeIntervalSince1970: time)
+            job.updatedAt = Date(timeIntervalSince1970: time)
+            jobs.append(job)
         }
         return jobs
     }

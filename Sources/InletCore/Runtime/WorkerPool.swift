@@ -196,7 +196,10 @@ package final class WorkerPool: Service {
                 logger.error("cannot renew leases: \(error)")
                 continue
             }
-            for (id, entry) in held where lost.contains(entry.lease) {
+            // A job that finished while the heartbeat ran is no longer running, so its lease is
+            // "lost" too: only the leases still held were really taken away.
+            let stillHeld = leases.withLock { current in Set(lost.filter { current[$0.jobID]?.lease == $0 }) }
+            for (id, entry) in held where stillHeld.contains(entry.lease) {
                 logger.warning("job \(id): lease lost (cancelled or rescued): asking its plugin to stop")
                 entry.call?.cancel()
                 let dropped = buffer.withLock { $0.remove(jobID: id) }
