@@ -227,6 +227,62 @@ struct JobQueueTests {
         #expect(try migrated.activeCount() == 4)
     }
 
+    @Test func theJobsTableRebuiltForItsStateCheckKeepsJobsIdsSequenceAndCounts() throws {
+        let path = directory.file("v6.db")
+        var ids: [Int64] = []
+        do {
+            let pool = try DatabasePool(path: path)
+            try InletDatabase.migrator.migrate(pool, upTo: "v6-job-counts")
+            try pool.write { db in
+                for (source, state, key) in [("a", "queued", "sync:a"), ("a", "running", nil), ("b", "succeeded", nil), ("b", "queued", nil)] {
+                    try db.execute(sql: """
+                        INSERT INTO jobs (source, kind, run_at, state, max_attempts, unique_key, lease_id, created_at, updated_at)
+                        VALUES (?, 'sync', 0, ?, 3, ?, ?, 0, 0)
+                        """, arguments: [source, state, key, state == "running" ? 7 : nil])
+                    ids.append(db.lastInsertedRowID)
+                }
+                // The newest job was pruned: its id must never come back.
+                try db.execute(sql: "INSERT INTO jobs (source, kind, run_at, state, max_attempts, created_at, updated_at) VALUES ('b', 'sync', 0, 'cancelled', 3, 0, 0)")
+                try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [db.lastInsertedRowID])
+            }
+        }
+        let migrated = JobQueue(database: try InletDatabase(path: path))
+        let kept = try migrated.list(limit: 10).sorted { $0.id < $1.id }
+        #expect(kept.map(\.id) == ids)
+        #expect(kept.map(\.state) == [.queued, .running, .succeeded, .queued])
+        #expect(kept[0].uniqueKey == "sync:a")
+        #expect(try migrated.depth() == [.queued: 2, .running: 1, .succeeded: 1])
+        // The indexes and triggers are back: coalescing, leasing and counting work as before.
+        #expect(try migrated.enqueue(JobRequest(source: "a", uniqueKey: "sync:a"), now: start) == .coalesced(ids[0]))
+        #expect(try migrated.enqueue(JobRequest(source: "c"), now: start) == .enqueued(ids[3] + 2))
+        let leased = try migrated.lease(capacity: ["c": 1], limit: 1, owner: "w", now: start, leaseFor: .seconds(30))
+        #expect(leased.map(\.id) == [ids[3] + 2])
+        #expect(try migrated.depth(source: "c") == [.running: 1])
+        // The check still refuses a state that does not exist.
+        #expect(throws: (any Error).self) {
+            try migrated.database.pool.write { db in
+                try db.execute(sql: "UPDATE jobs SET state = 'lost' WHERE id = ?", arguments: [ids[0]])
+            }
+        }
+    }
+
+    @Test func writingAJobsStateBuildsNoEphemeralTable() throws {
+        // An IN list in a CHECK made SQLite build and free a b-tree for every row written. On the
+        // writer: a read-only connection compiles no CHECK code at all.
+        let statements = [
+            "INSERT INTO jobs (source, kind, run_at, state, max_attempts, created_at, updated_at) VALUES ('a', 'sync', 0, 'queued', 3, 0, 0)",
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1 WHERE id = 1 AND state = 'queued'",
+            "UPDATE jobs SET state = 'succeeded', finished_at = 0 WHERE id = 1",
+        ]
+        try database.pool.write { db in
+            for sql in statements {
+                let opcodes = try Row.fetchAll(db, sql: "EXPLAIN \(sql)").map { $0["opcode"] as String }
+                #expect(!opcodes.isEmpty)
+                #expect(!opcodes.contains("OpenEphemeral"), "\(sql)")
+            }
+        }
+    }
+
     @Test func pruningAFinishedWebhookJobDeletesItsStoredDeliveryAndKeepsTheOthers() throws {
         let queue = queue()
         func store(_ id: String) throws -> (delivery: Int64, job: Int64) {
