@@ -43,6 +43,12 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // Process-wide SQLite settings (sqlite3_config is variadic: a shim in the header).
+        .systemLibrary(
+            name: "CSQLiteSetup",
+            path: "Sources/CSQLiteSetup",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(
             name: "InletPluginKit",
             dependencies: ["CInletABI"],
@@ -53,6 +59,7 @@ let package = Package(
             dependencies: [
                 "CInletABI",
                 "CCurl",
+                "CSQLiteSetup",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // sqlite3_wal_hook, which GRDB does not wrap (the background checkpointer).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

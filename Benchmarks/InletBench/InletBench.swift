@@ -9,6 +9,9 @@ struct InletBench {
         "usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--seconds N] [--connections N] [--only folder|queue|git|webhooks|e2eN]"
 
     static func main() async throws {
+        // The daemon's process-wide SQLite settings, before any baseline opens a database: both
+        // sides of every ratio run with the same ones.
+        InletDatabase.configureSQLite()
         var arguments = CommandLine.arguments.dropFirst()
         var pluginFolder = ".build-release/plugins"
         var files = 10_000
