@@ -283,6 +283,20 @@ struct JobQueueTests {
         }
     }
 
+    @Test func rescueAndPruningFindTheirJobsInTheirPartialIndexes() throws {
+        // Without them both would read every retained job, on every maintenance round.
+        let plans: [(sql: String, index: String)] = [
+            (JobQueue.rescueForeignSQL, "jobs_running"), (JobQueue.rescueExpiredSQL, "jobs_running"), (JobQueue.pruneSQL, "jobs_done"),
+        ]
+        try database.pool.read { db in
+            for (sql, index) in plans {
+                let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql)", arguments: StatementArguments(Array(repeating: 0, count: sql.filter { $0 == "?" }.count)))
+                    .map { $0["detail"] as String }.joined(separator: "; ")
+                #expect(plan.contains("USING INDEX \(index)"), "\(sql): \(plan)")
+            }
+        }
+    }
+
     @Test func pruningAFinishedWebhookJobDeletesItsStoredDeliveryAndKeepsTheOthers() throws {
         let queue = queue()
         func store(_ id: String) throws -> (delivery: Int64, job: Int64) {

@@ -15,17 +15,9 @@ extension JobQueue {
         try database.pool.write { db in
             let rows: [Row]
             if let owner {
-                rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id, lease_id, attempts, max_attempts FROM jobs
-                        WHERE state = 'running' AND (lease_expires_at < ? OR lease_owner IS NOT ?)
-                        """,
-                    arguments: [now.timeIntervalSince1970, owner])
+                rows = try Row.fetchAll(db, sql: Self.rescueForeignSQL, arguments: [now.timeIntervalSince1970, owner])
             } else {
-                rows = try Row.fetchAll(
-                    db, sql: "SELECT id, lease_id, attempts, max_attempts FROM jobs WHERE state = 'running' AND lease_expires_at < ?",
-                    arguments: [now.timeIntervalSince1970])
+                rows = try Row.fetchAll(db, sql: Self.rescueExpiredSQL, arguments: [now.timeIntervalSince1970])
             }
             var report = RescueReport()
             for row in rows {
@@ -46,6 +38,16 @@ extension JobQueue {
         }
     }
 
+    /// Running jobs of another daemon, or whose lease expired (the partial index `jobs_running`).
+    static let rescueForeignSQL = """
+        SELECT id, lease_id, attempts, max_attempts FROM jobs
+        WHERE state = 'running' AND (lease_expires_at < ? OR lease_owner IS NOT ?)
+        """
+    /// Running jobs whose lease expired (the partial index `jobs_running`).
+    static let rescueExpiredSQL = "SELECT id, lease_id, attempts, max_attempts FROM jobs WHERE state = 'running' AND lease_expires_at < ?"
+    /// Finished jobs old enough to prune (the partial index `jobs_done`: its condition, word for word).
+    static let pruneSQL = "SELECT id FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < ? LIMIT ?"
+
     /// Deletes succeeded and cancelled jobs (with their audit rows and, for webhook jobs, their
     /// stored deliveries) finished before `before`, in small batches so no long write transaction
     /// blocks enqueues. A delivery whose job is kept (queued, running, quarantined) stays.
@@ -55,12 +57,7 @@ extension JobQueue {
         var total = 0
         while true {
             let deleted = try database.pool.write { db -> Int in
-                let ids = try Int64.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < ? LIMIT ?
-                        """,
-                    arguments: [before.timeIntervalSince1970, batchSize])
+                let ids = try Int64.fetchAll(db, sql: Self.pruneSQL, arguments: [before.timeIntervalSince1970, batchSize])
                 guard !ids.isEmpty else { return 0 }
                 let list = ids.map(String.init).joined(separator: ",")
                 try db.execute(sql: "DELETE FROM audit WHERE job_id IN (\(list))")

@@ -296,6 +296,15 @@ extension InletDatabase {
                 END
                 """)
         }
+        migrator.registerMigration("v8-jobs-running-and-done-indexes") { db in
+            // (state, finished_at) held every job, queued ones included: each enqueue, claim and
+            // finish moved an entry through it, in a page of its own. Rescue needs only running
+            // jobs and pruning only finished ones: two partial indexes, neither touched by an
+            // enqueue, the first small enough to stay in one page.
+            try db.execute(sql: "DROP INDEX jobs_finished")
+            try db.execute(sql: "CREATE INDEX jobs_running ON jobs(lease_expires_at) WHERE state = 'running'")
+            try db.execute(sql: "CREATE INDEX jobs_done ON jobs(finished_at) WHERE state IN ('succeeded', 'cancelled')")
+        }
         return migrator
     }
 }
