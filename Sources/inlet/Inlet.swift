@@ -1,4 +1,5 @@
 import ArgumentParser
+import InletCore
 
 /// `inlet`: the daemon's command line. Exit codes: 0 success, 1 failure, 2 usage or config error.
 @main
@@ -24,6 +25,8 @@ struct Inlet: AsyncParsableCommand {
     /// ArgumentParser's own entry point, except that usage errors exit 2 (its default is 64,
     /// EX_USAGE), as the exit codes above promise.
     static func main() async {
+        // sqlite3_config may run only while no other thread uses SQLite: here, before any does.
+        InletDatabase.configureSQLite()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -44,9 +44,10 @@ package final class InletDatabase: Sendable {
         }
     }
 
-    /// SQLite's process-wide settings, applied before the process opens its first connection:
-    /// the first database a process opens is normally this one (a program that opens another
-    /// first calls this itself, as `make bench` does). True when they could still be applied.
+    /// SQLite's process-wide settings, applied before the process opens its first connection.
+    /// `inlet` and `make bench` call this first thing, while no other thread uses SQLite
+    /// (`sqlite3_config` is not thread-safe); opening a database calls it too, a no-op once
+    /// SQLite has started. True when they could still be applied.
     ///
     /// SQLite's memory statistics are turned off: they take a global mutex at every allocation
     /// and free (7% of the instructions of the queue's statements under callgrind), and nothing
