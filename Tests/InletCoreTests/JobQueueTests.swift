@@ -86,6 +86,14 @@ struct JobQueueTests {
         #expect(throws: JobQueueError.self) {
             try queue.database.pool.write { db in try queue.verify(first.lease!, in: db) }
         }
+        // The completion fences by itself: the slow worker's success is refused and changes nothing.
+        let refusal = #expect(throws: JobQueueError.self) {
+            try queue.database.pool.write { db in try queue.markSucceeded(first.lease!, now: start.addingTimeInterval(32), in: db) }
+        }
+        #expect(refusal?.code == .leaseLost)
+        let stillRunning = try #require(try queue.job(id: first.id))
+        #expect(stillRunning.state == .running)
+        #expect(stillRunning.lease?.leaseID == second.lease?.leaseID)
         #expect(try queue.heartbeat([first.lease!, second.lease!], now: start.addingTimeInterval(32), leaseFor: .seconds(30)) == [first.lease!])
     }
 

@@ -152,13 +152,17 @@ extension JobQueue {
 
     // MARK: - Finish (inside the caller's transaction, after `verify`)
 
-    /// Marks a leased job succeeded.
+    /// Marks a leased job succeeded. The fencing check is part of the UPDATE (the same condition
+    /// as `verify`), so a completion needs no `verify` of its own: one statement less per job.
+    /// - Throws: `leaseLost` when `lease` no longer holds its job (nothing changed); inside the
+    ///   caller's transaction, that rolls back whatever the job wrote before.
     package func markSucceeded(_ lease: Lease, now: Date, in db: Database) throws {
         try db.cachedStatement(sql: """
                 UPDATE jobs SET state = 'succeeded', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
                     last_error = NULL, finished_at = ?, updated_at = ?
-                WHERE id = ? AND lease_id = ?
-                """).execute(arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, lease.jobID, lease.leaseID])
+                WHERE id = ? AND state = 'running' AND lease_id = ? AND attempts = ?
+                """).execute(arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, lease.jobID, lease.leaseID, lease.attempt])
+        if db.changesCount == 0 { throw JobQueueError(.leaseLost, "\(lease) was lost: the job was rescued, cancelled or completed elsewhere") }
     }
 
     /// Puts a leased job back in the queue to run at `runAt`. With `countsAsAttempt` false (a rate

@@ -204,16 +204,18 @@ package struct JobRunner: Sendable {
             let checkpointCounts = report.counts
             let outcomeName = report.outcomeName
             let finalCounts = try await group.write { db -> CommitCounts in
-                try queue.verify(lease, in: db)
                 let now = clock.now
                 var counts = CommitCounts()
                 switch decision {
                 case .complete:
+                    // The fencing check is markSucceeded's own: a lost lease throws there and
+                    // the records applied before it roll back with the job's savepoint.
                     let applied = try committer.apply(staged, source: job.source, now: now, in: db)
                     try Self.enqueueFollowUps(applied.followUps, source: job.source, policy: policy, queue: queue, now: now, in: db)
                     try queue.markSucceeded(lease, now: now, in: db)
                     counts = applied.counts
                 case .retryAfter, .quarantine:
+                    try queue.verify(lease, in: db)
                     try queue.markFailedAttempt(lease, decision: decision, lastError: outcome.lastError, now: now, in: db)
                 }
                 if job.kind == "sync" || job.kind == "webhook" {
