@@ -50,8 +50,9 @@ struct WebhookBenchmark {
         var logger = Logger(label: "inlet-bench")
         // Cancelling the servers at the end logs errors that mean nothing here.
         logger.logLevel = .critical
+        let committer = GroupCommitter(database: database)
         let surface = HTTPSurface(
-            config: LiveConfig(config), queue: queue, committer: GroupCommitter(database: database),
+            config: LiveConfig(config), queue: queue, committer: committer,
             registry: PrometheusCollectorRegistry(), logger: logger)
 
         let payload = try Data(contentsOf: URL(fileURLWithPath: Self.repositoryRoot + "/Tests/InletHTTPTests/Fixtures/github/push.json"))
@@ -111,7 +112,9 @@ struct WebhookBenchmark {
             print("webhooks: signed \(payload.count)-byte push deliveries, wrk -t1, \(seconds)s per run, loopback")
             for (label, connections) in [("saturation, \(connections) connections", connections), ("light load, 1 connection", 1)] {
                 let plain = try await Self.offPool { try Self.wrk(wrk, url: plainURL, script: script, connections: connections, seconds: seconds) }
+                let (busyBefore, transactionsBefore) = (committer.busy, committer.transactions)
                 let hooks = try await Self.offPool { try Self.wrk(wrk, url: webhookURL, script: script, connections: connections, seconds: seconds) }
+                let (busy, transactions) = (committer.busy - busyBefore, committer.transactions - transactionsBefore)
                 let ping = try await Self.offPool { try Self.wrk(wrk, url: webhookURL, script: root + "/ping.lua", connections: connections, seconds: seconds) }
                 let read = try await Self.offPool { try Self.wrk(wrk, url: readURL, script: script, connections: connections, seconds: seconds) }
                 let ratio = hooks.requestsPerSecond / max(plain.requestsPerSecond, 1) * 100
@@ -119,6 +122,9 @@ struct WebhookBenchmark {
                              label, hooks.requestsPerSecond, hooks.p50, hooks.p99, plain.requestsPerSecond, plain.p50, plain.p99, ratio))
                 print(String(format: "    (verified and parsed, not stored: %.0f req/s, p50 %@, p99 %@; constant route reading the body: %.0f req/s, p50 %@, p99 %@)",
                              ping.requestsPerSecond, ping.p50, ping.p99, read.requestsPerSecond, read.p50, read.p99))
+                print(String(format: "    (group commit: %d shared transactions, %.1f deliveries each, busy %.0f%% of the run)",
+                             transactions, hooks.requestsPerSecond * Double(seconds) / Double(max(transactions, 1)),
+                             busy.seconds / Double(seconds) * 100))
                 if hooks.non2xx > 0 { print("  warning: \(hooks.non2xx) webhook answers were not 2xx") }
                 if connections == self.connections {
                     // Half load: wrk paces each connection with its delay() hook (a random pause after
