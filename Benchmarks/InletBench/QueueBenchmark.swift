@@ -11,6 +11,8 @@ struct QueueBenchmark {
     /// Only the end-to-end run with this many workers, or with 0 only the floor at 16 jobs per
     /// transaction (for profiling: `--only e2e4`, `--only e2e0`).
     var onlyWorkers: Int? = nil
+    /// With `onlyWorkers`: producers enqueueing while the workers run (0: all enqueued first).
+    var producers = 0
 
     func run() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-qbench-\(UUID().uuidString)").path
@@ -24,8 +26,12 @@ struct QueueBenchmark {
             return
         }
         if let onlyWorkers {
-            let rate = try await endToEnd(root: root + "/e2e", plugin: plugin, workers: onlyWorkers)
-            print("  end to end, \(onlyWorkers) worker(s): \(Int(rate.total)) /s (lease → run → complete \(Int(rate.processing)) /s)")
+            let rate = try await endToEnd(root: root + "/e2e", plugin: plugin, workers: onlyWorkers, producers: producers)
+            if producers > 0 {
+                print("  end to end, \(onlyWorkers) worker(s), \(producers) producers at once: \(Int(rate.total)) /s")
+            } else {
+                print("  end to end, \(onlyWorkers) worker(s): \(Int(rate.total)) /s (lease → run → complete \(Int(rate.processing)) /s)")
+            }
             return
         }
 
@@ -47,6 +53,10 @@ struct QueueBenchmark {
             report("end to end, \(workers) worker\(workers == 1 ? "" : "s")", perSecond: rate.total, against: baseline)
             report("  … of which lease → run → complete", perSecond: rate.processing, against: baseline)
         }
+        // The daemon's own pipeline: jobs arrive while the workers run, their enqueues sharing
+        // transactions as webhooks' do, and share the one writer with leases and completions.
+        let concurrent = try await endToEnd(root: root + "/e2e-concurrent", plugin: plugin, workers: 4, producers: 16)
+        report("end to end, 4 workers, 16 producers at once", perSecond: concurrent.total, against: baseline)
     }
 
     private func rawInserts(path: String) throws -> Double {
@@ -110,7 +120,10 @@ struct QueueBenchmark {
 
     /// Jobs per second from the first enqueue to the last completion, and from the start of the
     /// workers (all jobs enqueued) to the last completion.
-    private func endToEnd(root: String, plugin: String, workers: Int) async throws -> (total: Double, processing: Double) {
+    /// End to end with `producers` tasks enqueueing while the workers run, each enqueue its own
+    /// group-committed write as a webhook's is (`0`: every job enqueued first, one transaction
+    /// each, then the workers start).
+    private func endToEnd(root: String, plugin: String, workers: Int, producers: Int = 0) async throws -> (total: Double, processing: Double) {
         let yaml = """
             data_dir: \(root)/var
             workers: \(workers)
@@ -137,11 +150,29 @@ struct QueueBenchmark {
         let group = ServiceGroup(services: [pool], logger: logger)
 
         let start = ContinuousClock.now
-        for index in 0..<jobs {
-            _ = try queue.enqueue(JobRequest(source: "s\(index % 4)"))
+        if producers == 0 {
+            for index in 0..<jobs {
+                _ = try queue.enqueue(JobRequest(source: "s\(index % 4)"))
+            }
         }
         let enqueued = ContinuousClock.now
         let running = Task { try await group.run() }
+        if producers > 0 {
+            // The HTTP server's kind of group commit (sharing the runner's made smaller batches: slower).
+            let committer = GroupCommitter(database: database)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for producer in 0..<producers {
+                    tasks.addTask { [jobs] in
+                        for index in stride(from: producer, to: jobs, by: producers) {
+                            _ = try await committer.write { db in try queue.enqueue(JobRequest(source: "s\(index % 4)"), now: Date(), in: db) }
+                            wakeup.signal()
+                        }
+                    }
+                }
+                try await tasks.waitForAll()
+            }
+            print("    (\(producers) producers: \(committer.transactions) shared transactions for \(jobs) enqueues)")
+        }
         // Polls the active-job counter (one row): a count over the jobs would cost more than the jobs.
         while try queue.activeCount() > 0 {
             try await Task.sleep(for: .milliseconds(5))
