@@ -244,9 +244,17 @@ package struct JobRunner: Sendable {
             report.outcome = failure
             let fallback = policy.decision(for: failure, attempt: job.attempts, random: &random)
             report.decision = fallback
-            try? write(queue.database) { db in
-                try queue.verify(lease, in: db)
-                try queue.markFailedAttempt(lease, decision: fallback, lastError: failure.lastError, now: clock.now, in: db)
+            do {
+                try write(queue.database) { db in
+                    try queue.verify(lease, in: db)
+                    try queue.markFailedAttempt(lease, decision: fallback, lastError: failure.lastError, now: clock.now, in: db)
+                }
+            } catch let error as JobQueueError where error.code == .leaseLost {
+                // A completion is fenced by its last statement: records that failed to apply may
+                // belong to a lease already lost, which says nothing about the source's health.
+                report.leaseLost = true
+            } catch {
+                callLogger.error("cannot put the job back after the failed commit: \(error); it runs again when its lease expires")
             }
         }
         report.duration = ContinuousClock.now - started
