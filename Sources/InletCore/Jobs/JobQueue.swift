@@ -150,7 +150,7 @@ extension JobQueue {
         if !held { throw JobQueueError(.leaseLost, "\(lease) was lost: the job was rescued, cancelled or completed elsewhere") }
     }
 
-    // MARK: - Finish (inside the caller's transaction, after `verify`)
+    // MARK: - Finish (inside the caller's transaction, after `verify`; markSucceeded fences itself)
 
     /// Marks a leased job succeeded. The fencing check is part of the UPDATE (the same condition
     /// as `verify`), so a completion needs no `verify` of its own: one statement less per job.
