@@ -119,10 +119,10 @@ struct QueueBenchmark {
     }
 
     /// Jobs per second from the first enqueue to the last completion, and from the start of the
-    /// workers (all jobs enqueued) to the last completion.
-    /// End to end with `producers` tasks enqueueing while the workers run, each enqueue its own
-    /// group-committed write as a webhook's is (`0`: every job enqueued first, one transaction
-    /// each, then the workers start).
+    /// workers to the last completion. With `producers` 0 every job is enqueued first, one
+    /// transaction each, then the workers start; otherwise `producers` tasks enqueue while the
+    /// workers run, each enqueue its own group-committed write as a webhook's is, and the two
+    /// figures are the same.
     private func endToEnd(root: String, plugin: String, workers: Int, producers: Int = 0) async throws -> (total: Double, processing: Double) {
         let yaml = """
             data_dir: \(root)/var
