@@ -60,12 +60,22 @@ struct DaemonTests {
         let handOver = try world.inlet(["sync", "seq", "-c", "inlet.yaml"])
         #expect(handOver.status == 0, "\(handOver.stderr)")
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<20 {
-            // A random while: before the lease, mid-chunk, mid-commit.
+        var leases = 0
+        for round in 0..<20 {
+            // Every other round first waits for this daemon to lease the job, so that at least
+            // half the kills land while it runs however slowly the daemon starts (on a loaded
+            // machine purely random kills could all land before the lease); the others may also
+            // land before it. Then a random while: mid-chunk, mid-commit.
+            if round.isMultiple(of: 2) {
+                try waitUntil("the daemon leases the job") {
+                    try read(world) { db in try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE source = 'seq'") ?? 0 } > leases
+                }
+            }
             usleep(UInt32.random(in: 30_000...350_000, using: &generator))
             kill(daemon.processIdentifier, SIGKILL)
             daemon.waitUntilExit()
             #expect(daemon.terminationReason == .uncaughtSignal)
+            leases = try read(world) { db in try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE source = 'seq'") ?? 0 }
             daemon = try start(world)
         }
         let killedMidJob = try read(world) { db in
