@@ -25,6 +25,12 @@ package final class InletDatabase: Sendable {
             if !db.configuration.readonly {
                 try db.execute(sql: synchronous == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
                 try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+                // Savepoint and statement journals in memory: every job of a group commit runs in a
+                // savepoint, and one whose journal passed 64 KB created, wrote and unlinked a temp
+                // file inside the transaction (`inlet-bench --only e2ec`: 340k pwrite and 950
+                // unlink calls for 20,000 jobs before, 195k and 11 after; 18% more jobs/s). They
+                // only undo a savepoint; a crash loses the uncommitted transaction either way.
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
             }
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
