@@ -105,4 +105,41 @@ struct GroupCommitterTests {
         #expect(try queue.job(id: lease.jobID)?.state == .succeeded)
         #expect(try AuditLog(database: database).entries(jobID: lease.jobID).count == 1)
     }
+    @Test func aSavepointWhoseJournalOutgrowsTheSpillSizeRollsBackAloneFromMemory() async throws {
+        // 100 rows of 4 KB: the second item rewrites 100 pages the first made dirty, so its
+        // savepoint journal holds ~400 KB (SQLite spilled past 64 KB to a temp file before).
+        try await database.pool.write { db in
+            #expect(try Int.fetchOne(db, sql: "PRAGMA temp_store") == 2)  // MEMORY
+            try db.execute(sql: "CREATE TABLE scratch (id INTEGER PRIMARY KEY, tag TEXT, body BLOB)")
+            for id in 0..<100 { try db.execute(sql: "INSERT INTO scratch VALUES (?, 'start', zeroblob(4000))", arguments: [id]) }
+        }
+        struct Refused: Error {}
+        let group = GroupCommitter(database: database)
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        Thread { [database] in try? database.pool.write { _ in holding.signal(); release.wait() } }.start()
+        await withCheckedContinuation { continuation in
+            Thread { holding.wait(); continuation.resume() }.start()
+        }
+        async let first: Void = group.write { db in try db.execute(sql: "UPDATE scratch SET tag = 'first', body = randomblob(4000)") }
+        while group.pendingCount < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        async let second: Void = group.write { db in
+            try db.execute(sql: "UPDATE scratch SET tag = 'second', body = randomblob(4000)")
+            throw Refused()
+        }
+        while group.pendingCount < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        async let third: Void = group.write { db in try db.execute(sql: "INSERT INTO scratch VALUES (100, 'third', NULL)") }
+        while group.pendingCount < 3 { try await Task.sleep(for: .milliseconds(1)) }
+        let before = group.transactions
+        release.signal()
+
+        try await first
+        var refusal: (any Error)?
+        do { try await second } catch { refusal = error }
+        #expect(refusal is Refused)
+        try await third
+        #expect(group.transactions == before + 1)
+        let tags = try await database.pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT tag FROM scratch ORDER BY tag") }
+        #expect(tags == ["first", "third"])
+    }
 }
