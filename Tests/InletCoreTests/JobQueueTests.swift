@@ -58,6 +58,30 @@ struct JobQueueTests {
         #expect(again.map(\.kind) == ["a-late"])
     }
 
+    @Test func oneLeaseClaimsMoreJobsThanOneClaimStatementNames() throws {
+        let queue = queue(maxSize: 1000)
+        let count = JobQueue.claimChunk * 2 + 12
+        for index in 0..<count + 10 { _ = try queue.enqueue(JobRequest(source: index % 2 == 0 ? "a" : "b"), now: start) }
+        let leased = try queue.lease(capacity: ["a": count, "b": count], limit: count, owner: "w", now: start, leaseFor: .seconds(30))
+        #expect(leased.count == count)
+        #expect(leased.map(\.id) == Array(1...Int64(count)))  // the oldest, in order
+        #expect(leased.allSatisfy { $0.state == .running && $0.attempts == 1 && $0.leaseOwner == "w" })
+        let running = try database.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_owner = 'w' AND attempts = 1")
+        }
+        #expect(running == count)
+        #expect(try queue.depth()[.running] == count)
+        #expect(try queue.depth()[.queued] == 10)
+        // The batch shares a lease id, and each lease still fences its own job only.
+        try database.pool.write { db in
+            for job in leased { try queue.markSucceeded(job.lease!, now: start, in: db) }
+        }
+        #expect(try queue.depth()[.succeeded] == count)
+        #expect(throws: JobQueueError.self) {
+            try database.pool.write { db in try queue.markSucceeded(leased[0].lease!, now: start, in: db) }
+        }
+    }
+
     @Test func aQueuedTwinWaitsWhileItsUniqueKeyRuns() throws {
         let queue = queue()
         _ = try queue.enqueue(JobRequest(source: "a", uniqueKey: "repo:x"), now: start)
