@@ -1,6 +1,8 @@
 import Foundation
 import InletCore
 import Logging
+import Metrics
+import Prometheus
 
 /// `make bench`: each figure printed beside a baseline measured in the same run, as a ratio.
 @main
@@ -44,6 +46,8 @@ struct InletBench {
             handler.logLevel = .warning
             return handler
         }
+        // Every job and delivery counts itself in a Prometheus registry, as in `inlet run`.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()))
         if only == nil || only == "folder" { try await FolderBenchmark(pluginFolder: pluginFolder, files: files).run() }
         if only == nil || only == "queue" { try await QueueBenchmark(jobs: jobs).run() }
         if only == nil || only == "git" { try await GitBenchmark(pluginFolder: pluginFolder, repository: repository).run() }
