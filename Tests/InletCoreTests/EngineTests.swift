@@ -311,6 +311,23 @@ struct EngineTests {
         #expect(try engine.outcomes(id).isEmpty)
     }
 
+    @Test func aHeartbeatRevokesOnlyLeasesTakenFromJobsStillRunningOrWaiting() {
+        let running = Lease(jobID: 1, leaseID: 10, attempt: 1)
+        let waiting = Lease(jobID: 2, leaseID: 10, attempt: 1)
+        let committing = Lease(jobID: 3, leaseID: 10, attempt: 1)
+        let finished = Lease(jobID: 4, leaseID: 10, attempt: 1)
+        let older = Lease(jobID: 5, leaseID: 7, attempt: 1)
+        var held: [Int64: WorkerPool.Held] = [
+            1: .init(lease: running), 2: .init(lease: waiting), 3: .init(lease: committing),
+            5: .init(lease: Lease(jobID: 5, leaseID: 10, attempt: 2)),
+        ]
+        held[3]?.callEnded = true
+        // Job 3's call returned and its outcome is committing (its commit checks the lease); job 4
+        // finished and left the pool; job 5's lost lease is an earlier one of a job leased again.
+        let lost: Set<Lease> = [running, waiting, committing, finished, older]
+        #expect(WorkerPool.revoked(lost, held: held) == [running, waiting])
+    }
+
     @Test func jobsLeasedAheadAreGivenBackAtShutdownWithoutCountingAnAttempt() async throws {
         // One worker: a `waiting` job runs first (its source's pace is then known, so it gets jobs
         // leased ahead: a budget of an hour of them); then `busy` hangs on the worker while five

@@ -21,7 +21,13 @@ package final class WorkerPool: Service {
     private let stopping = Atomic<Bool>(false)
     /// Leases this pool holds, with the live call of each running job: renewed together by one
     /// heartbeat transaction; a lost lease cancels its call.
-    private let leases = Mutex<[Int64: (lease: Lease, call: PluginCall?)]>([:])
+    private let leases = Mutex<[Int64: Held]>([:])
+    struct Held {
+        var lease: Lease
+        var call: PluginCall?
+        /// The plugin call returned (or was abandoned): the job's outcome is being committed.
+        var callEnded = false
+    }
     /// Jobs leased ahead of a free worker, so one lease transaction serves many jobs, by priority
     /// then due time; and the jobs of each source started and not yet committed, which must stay
     /// within the source's `concurrency` (leased jobs of a busy source wait here).
@@ -101,7 +107,7 @@ package final class WorkerPool: Service {
                     logger.error("cannot lease jobs: \(error)")
                 }
                 await orchestrator.started(leased)
-                leases.withLock { held in for job in leased { held[job.id] = (job.lease!, nil) } }
+                leases.withLock { held in for job in leased { held[job.id] = Held(lease: job.lease!) } }
                 buffer.withLock { buffer in
                     buffer.concurrency = plan.concurrency
                     buffer.add(leased)
@@ -166,7 +172,11 @@ package final class WorkerPool: Service {
         let report = await runner.run(
             job, instance: prepared.1, source: prepared.0,
             register: { call in self.leases.withLock { held in held[job.id]?.call = call } },
-            ownHeartbeat: false, callEnded: { worker.free() })
+            ownHeartbeat: false,
+            callEnded: {
+                self.leases.withLock { held in held[job.id]?.callEnded = true }
+                worker.free()
+            })
         await finish(report, instance: prepared.1)
     }
 
@@ -196,9 +206,7 @@ package final class WorkerPool: Service {
                 logger.error("cannot renew leases: \(error)")
                 continue
             }
-            // A job that finished while the heartbeat ran is no longer running, so its lease is
-            // "lost" too: only the leases still held were really taken away.
-            let stillHeld = leases.withLock { current in Set(lost.filter { current[$0.jobID]?.lease == $0 }) }
+            let stillHeld = leases.withLock { Self.revoked(lost, held: $0) }
             for (id, entry) in held where stillHeld.contains(entry.lease) {
                 logger.warning("job \(id): lease lost (cancelled or rescued): asking its plugin to stop")
                 entry.call?.cancel()
@@ -209,6 +217,18 @@ package final class WorkerPool: Service {
                         JobRunner.Report(job: dropped, outcome: .retry(message: "lease lost before start"), leaseLost: true), instance: nil)
                 }
             }
+        }
+    }
+
+    /// Which of the leases a heartbeat found `lost` were really taken away from a job of the pool
+    /// (cancelled, rescued). A job whose outcome committed before the heartbeat ran is no longer
+    /// running, so its lease is "lost" too; so is the lease of a job whose call has ended and whose
+    /// outcome is being committed: that commit checks the lease itself (and logs a real loss).
+    /// Both are left out, or every heartbeat of a busy daemon would warn of jobs that just finished.
+    static func revoked(_ lost: Set<Lease>, held: [Int64: Held]) -> Set<Lease> {
+        lost.filter { lease in
+            guard let entry = held[lease.jobID] else { return false }
+            return entry.lease == lease && !entry.callEnded
         }
     }
 
