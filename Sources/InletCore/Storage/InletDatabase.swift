@@ -29,7 +29,13 @@ package final class InletDatabase: Sendable {
                 // savepoint, and one whose journal passed 64 KB created, wrote and unlinked a temp
                 // file inside the transaction (`inlet-bench --only e2ec`: 340k pwrite and 950
                 // unlink calls for 20,000 jobs before, 195k and 11 after; 18% more jobs/s). They
-                // only undo a savepoint; a crash loses the uncommitted transaction either way.
+                // only undo a savepoint; a crash loses the uncommitted transaction either way. The
+                // memory it costs: one copy of each page that existed before a savepoint and was
+                // changed inside it (pages a commit appends are not journaled), of the order of the
+                // batch a plugin staged in memory for that commit. The writer's temporary tables
+                // go to memory too, and its sorter no longer spills: a migration's CREATE INDEX
+                // sorts the whole index in memory (keys and rowids; the jobs table's are small,
+                // a future index on documents would want `temp_store = FILE` around it).
                 try db.execute(sql: "PRAGMA temp_store = MEMORY")
             }
             try db.execute(sql: "PRAGMA foreign_keys = ON")
