@@ -15,6 +15,18 @@ struct GroupCommitterTests {
         database = try InletDatabase(path: directory.file("inlet.db"))
     }
 
+    /// Holds the writer on a thread of its own until the returned semaphore is signalled, so that
+    /// the writes sent meanwhile wait for one shared transaction.
+    private func holdWriter() async -> DispatchSemaphore {
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        Thread { [database] in try? database.pool.write { _ in holding.signal(); release.wait() } }.start()
+        await withCheckedContinuation { continuation in
+            Thread { holding.wait(); continuation.resume() }.start()
+        }
+        return release
+    }
+
     @Test func aLeaseAndCompletionsWaitingForTheWriterShareOneCommitAndALostLeaseRollsBackAlone() async throws {
         let queue = JobQueue(database: database)
         for source in ["a", "a", "b"] { _ = try queue.enqueue(JobRequest(source: source), now: start) }
@@ -29,12 +41,7 @@ struct GroupCommitterTests {
 
         // Another transaction holds the writer while a completion, a refused completion and a lease arrive.
         let group = GroupCommitter(database: database)
-        let holding = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        Thread { [database] in try? database.pool.write { _ in holding.signal(); release.wait() } }.start()
-        await withCheckedContinuation { continuation in
-            Thread { holding.wait(); continuation.resume() }.start()
-        }
+        let release = await holdWriter()
         let before = group.transactions
         let start = self.start
         async let completed: Void = group.write { db in
@@ -105,6 +112,7 @@ struct GroupCommitterTests {
         #expect(try queue.job(id: lease.jobID)?.state == .succeeded)
         #expect(try AuditLog(database: database).entries(jobID: lease.jobID).count == 1)
     }
+
     @Test func aSavepointWhoseJournalOutgrowsTheSpillSizeRollsBackAloneFromMemory() async throws {
         // 100 rows of 4 KB: the second item rewrites 100 pages the first made dirty, so its
         // savepoint journal holds ~400 KB (SQLite spilled past 64 KB to a temp file before).
@@ -115,12 +123,7 @@ struct GroupCommitterTests {
         }
         struct Refused: Error {}
         let group = GroupCommitter(database: database)
-        let holding = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        Thread { [database] in try? database.pool.write { _ in holding.signal(); release.wait() } }.start()
-        await withCheckedContinuation { continuation in
-            Thread { holding.wait(); continuation.resume() }.start()
-        }
+        let release = await holdWriter()
         async let first: Void = group.write { db in try db.execute(sql: "UPDATE scratch SET tag = 'first', body = randomblob(4000)") }
         while group.pendingCount < 1 { try await Task.sleep(for: .milliseconds(1)) }
         async let second: Void = group.write { db in
