@@ -60,17 +60,9 @@ struct QueueBenchmark {
     }
 
     private func rawInserts(path: String) throws -> Double {
-        // The daemon's connection settings (InletDatabase). This pool alone had no busy timeout,
-        // and one `--only queue` run in about 25 stopped on "database is locked" at a BEGIN
-        // IMMEDIATE (which stage was not seen; this is the one connection that could not wait
-        // for the checkpointer's lock).
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
-            try db.execute(sql: "PRAGMA temp_store = MEMORY")
-        }
+        // The daemon's connection settings: this pool alone once had no busy timeout, and one
+        // `--only queue` run in about 25 stopped on "database is locked" at a BEGIN IMMEDIATE.
+        let configuration = InletDatabase.configuration()
         let pool = try DatabasePool(path: path, configuration: configuration)
         // As the daemon runs its database: checkpoints on a thread of their own.
         let checkpointer = try BackgroundCheckpointer(pool: pool)

@@ -18,6 +18,26 @@ package final class InletDatabase: Sendable {
     package init(path: String, readOnly: Bool = false, synchronous: InletConfig.Synchronous = .normal) throws(StorageError) {
         _ = Self.processSetup
         self.path = path
+        let configuration = Self.configuration(readOnly: readOnly, synchronous: synchronous)
+        do {
+            if !readOnly {
+                let folder = (path as NSString).deletingLastPathComponent
+                if !folder.isEmpty {
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                }
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            if !readOnly {
+                try Self.migrate(pool)
+            }
+        } catch {
+            throw StorageError(.cannotOpen, "cannot open database \(path): \(error)", cause: error)
+        }
+    }
+
+    /// The connection settings of the daemon's database (busy timeout, pragmas), also used by
+    /// `make bench` for its raw SQLite baseline so that both sides of its ratios match.
+    package static func configuration(readOnly: Bool = false, synchronous: InletConfig.Synchronous = .normal) -> Configuration {
         var configuration = Configuration()
         configuration.readonly = readOnly
         configuration.busyMode = .timeout(10)
@@ -40,20 +60,7 @@ package final class InletDatabase: Sendable {
             }
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
-        do {
-            if !readOnly {
-                let folder = (path as NSString).deletingLastPathComponent
-                if !folder.isEmpty {
-                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                }
-            }
-            pool = try DatabasePool(path: path, configuration: configuration)
-            if !readOnly {
-                try Self.migrate(pool)
-            }
-        } catch {
-            throw StorageError(.cannotOpen, "cannot open database \(path): \(error)", cause: error)
-        }
+        return configuration
     }
 
     /// SQLite's process-wide settings, applied before the process opens its first connection.
