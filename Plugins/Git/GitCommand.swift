@@ -99,9 +99,10 @@ struct GitCommand: Sendable {
 }
 
 /// Bytes a reader thread fills; `done` is left when they are complete.
+///
+/// Unchecked Sendable, and safe: `bytes` is written only by the reader thread before it leaves
+/// `done`, and read only after `done.wait()` returned, so the two never overlap.
 final class ByteSink: @unchecked Sendable {
-    // Unsafe: `bytes` is written only by the reader thread before it leaves `done`, and read only
-    // after `done.wait()` returned, so the two never overlap.
     var bytes: [UInt8] = []
     let done = DispatchGroup()
 }

@@ -31,9 +31,10 @@ public enum ConnectorExport {
     /// registration per image is exactly one per plugin.
     static let registration = Mutex<Registration?>(nil)
 
+    // Unchecked Sendable, and safe: `table` is written once, before it is published under the
+    // mutex, and only read afterwards (by the host); it is never freed because a plugin is never
+    // unloaded.
     struct Registration: @unchecked Sendable {
-        // Unsafe: `table` is written once, before it is published under the mutex, and only
-        // read afterwards (by the host); it is never freed because a plugin is never unloaded.
         let type: any Connector.Type
         let table: UnsafeMutablePointer<inlet_connector>
     }

@@ -3,12 +3,13 @@ import Foundation
 
 /// The host's services during one call of a connector: emit records, read and stage state,
 /// report progress, log. Valid only until the call that received it returns.
+///
+/// Unchecked Sendable, and safe: `table` points at the host's service table, which the host keeps
+/// alive for the instance's whole life; `call` is the host's handle for the running entry point.
+/// The ABI lets host services be called from any thread while that entry runs, so sharing this
+/// struct across threads of the connector is safe until the entry returns (documented on the type:
+/// an InletHost must not be kept past its call).
 public struct InletHost: @unchecked Sendable {
-    // Unsafe: `table` points at the host's service table, which the host keeps alive for the
-    // instance's whole life; `call` is the host's handle for the running entry point. The ABI
-    // lets host services be called from any thread while that entry runs, so sharing this
-    // struct across threads of the connector is safe until the entry returns (documented on
-    // the type: an InletHost must not be kept past its call).
     let table: UnsafePointer<inlet_host>
     let call: OpaquePointer
 

@@ -34,9 +34,11 @@ struct ScriptedAnswer: Sendable {
 /// rate-limit behaviour, and recording every request. Recorded exchanges can be mounted as they are.
 final class GitHubStandIn: Sendable {
     /// The model and the request log, shared by the server's handler and the test.
+    ///
+    /// Unchecked Sendable, and safe: `value` is only touched inside `withLock`, under `lock`, so no
+    /// two threads ever access it at once; the closures passed in do not let references to it
+    /// escape.
     final class Shared: @unchecked Sendable {
-        // Unsafe: `value` is only touched inside `withLock`, under `lock`, so no two threads
-        // ever access it at once; the closures passed in do not let references to it escape.
         private let lock = NSLock()
         private var value = FakeGitHub()
 

@@ -173,9 +173,11 @@ package final class CurlClient: Sendable {
 }
 
 /// A libcurl easy handle.
+///
+/// Unchecked Sendable, and safe: a handle is used by one thread at a time: ``CurlClient`` hands it
+/// to one exchange (taken out of the pool under its mutex) and takes it back only after
+/// curl_easy_perform returns.
 struct EasyHandle: @unchecked Sendable {
-    // Unsafe: a handle is used by one thread at a time: ``CurlClient`` hands it to one exchange
-    // (taken out of the pool under its mutex) and takes it back only after curl_easy_perform returns.
     let pointer: UnsafeMutableRawPointer
 }
 

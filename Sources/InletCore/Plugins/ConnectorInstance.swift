@@ -165,8 +165,10 @@ package final class ConnectorInstance: Sendable {
 }
 
 /// The plugin's instance pointer.
+///
+/// Unchecked Sendable, and safe: an opaque pointer owned by the plugin; the host only passes it
+/// back to the plugin's own entry points, serialised by ConnectorInstance unless the plugin
+/// declared itself reentrant.
 struct InstanceHandle: @unchecked Sendable {
-    // Unsafe: an opaque pointer owned by the plugin; the host only passes it back to the plugin's
-    // own entry points, serialised by ConnectorInstance unless the plugin declared itself reentrant.
     let pointer: UnsafeMutableRawPointer?
 }

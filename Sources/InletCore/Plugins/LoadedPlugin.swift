@@ -81,9 +81,11 @@ package struct LoadedPlugin: Sendable {
 }
 
 /// The plugin's function pointers, copied out of its table.
+///
+/// Unchecked Sendable, and safe: a copy of a plugin's static table; the function pointers and
+/// strings it holds point into a library that is never unloaded, and nothing writes to them after
+/// load.
 package struct ConnectorTable: @unchecked Sendable {
-    // Unsafe: a copy of a plugin's static table; the function pointers and strings it holds point
-    // into a library that is never unloaded, and nothing writes to them after load.
     let table: inlet_connector
 }
 
