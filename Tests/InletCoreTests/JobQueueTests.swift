@@ -259,6 +259,41 @@ struct JobQueueTests {
         #expect(try migrated.activeCount() == 4)
     }
 
+    @Test func theAuditRebuiltByJobKeepsEachJobsRowsInOrderAndCountsOnFromThem() throws {
+        let path = directory.file("v8.db")
+        do {
+            let pool = try DatabasePool(path: path)
+            try InletDatabase.migrator.migrate(pool, upTo: "v8-jobs-running-and-done-indexes")
+            try pool.write { db in
+                // Two jobs' attempts interleaved, as a retried job's are with others'.
+                for (job, attempt, outcome) in [(7, 1, "retry"), (9, 1, "succeeded"), (7, 2, "timed_out"), (7, 3, "succeeded")] {
+                    try db.execute(sql: """
+                        INSERT INTO audit (job_id, source, kind, attempt, outcome, duration_ms, finished_at)
+                        VALUES (?, 'a', 'sync', ?, ?, 5, ?)
+                        """, arguments: [job, attempt, outcome, Double(attempt)])
+                }
+            }
+        }
+        let database = try InletDatabase(path: path)
+        let audit = AuditLog(database: database)
+        #expect(try audit.entries(jobID: 7).map(\.outcome) == ["retry", "timed_out", "succeeded"])
+        #expect(try audit.entries(jobID: 9).map(\.attempt) == [1])
+        // A job retried from quarantine starts its attempts at 1 again: its rows still append.
+        try database.pool.write { db in
+            try AuditLog.append(
+                AuditLog.Entry(jobID: 7, source: "a", kind: "sync", attempt: 1, outcome: "failed", durationMilliseconds: 1,
+                               finishedAt: start), in: db)
+        }
+        #expect(try audit.entries(jobID: 7).map(\.outcome) == ["retry", "timed_out", "succeeded", "failed"])
+        let leftovers = try database.pool.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT (SELECT count(*) FROM sqlite_sequence WHERE name = 'audit')
+                    + (SELECT count(*) FROM sqlite_master WHERE name = 'audit_by_job')
+                """)
+        }
+        #expect(leftovers == 0)
+    }
+
     @Test func theJobsTableRebuiltForItsStateCheckKeepsJobsIdsSequenceAndCounts() throws {
         let path = directory.file("v6.db")
         var ids: [Int64] = []

@@ -74,11 +74,12 @@ struct OperatorCommandsTests {
         _ db: Database, jobID: Int64, source: String = "files", attempt: Int, outcome: String, written: Int = 0,
         deleted: Int = 0, quarantined: Int = 0, durationMilliseconds: Int = 1, error: String? = nil, finishedAt: Double
     ) throws {
+        // As the daemon appends one: `seq` counts the job's rows.
         try db.execute(
             sql: """
-                INSERT INTO audit (job_id, source, kind, attempt, outcome, records_written, records_deleted, items_quarantined,
+                INSERT INTO audit (job_id, seq, source, kind, attempt, outcome, records_written, records_deleted, items_quarantined,
                     duration_ms, error, finished_at)
-                VALUES (?, ?, 'sync', ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM audit WHERE job_id = ?1), ?2, 'sync', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                 """,
             arguments: [jobID, source, attempt, outcome, written, deleted, quarantined, durationMilliseconds, error, finishedAt])
     }

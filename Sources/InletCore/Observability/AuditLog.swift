@@ -59,9 +59,9 @@ package struct AuditLog: Sendable {
     /// Appends an entry inside the caller's transaction.
     package static func append(_ entry: Entry, in db: Database) throws {
         try db.cachedStatement(sql: """
-                INSERT INTO audit (job_id, source, kind, attempt, outcome, records_written, records_deleted,
+                INSERT INTO audit (job_id, seq, source, kind, attempt, outcome, records_written, records_deleted,
                     items_quarantined, duration_ms, error, finished_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM audit WHERE job_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                 """).execute(arguments: [entry.jobID, entry.source, entry.kind, entry.attempt, entry.outcome, entry.recordsWritten,
                         entry.recordsDeleted, entry.itemsQuarantined, entry.durationMilliseconds, entry.error,
                         entry.finishedAt.timeIntervalSince1970])
@@ -70,7 +70,7 @@ package struct AuditLog: Sendable {
     /// The attempts of one job, oldest first.
     package func entries(jobID: Int64) throws -> [Entry] {
         try database.pool.read { db in
-            try Entry.fetchAll(db, sql: "SELECT * FROM audit WHERE job_id = ? ORDER BY id", arguments: [jobID])
+            try Entry.fetchAll(db, sql: "SELECT * FROM audit WHERE job_id = ? ORDER BY seq", arguments: [jobID])
         }
     }
 }

@@ -305,6 +305,41 @@ extension InletDatabase {
             try db.execute(sql: "CREATE INDEX jobs_running ON jobs(lease_expires_at) WHERE state = 'running'")
             try db.execute(sql: "CREATE INDEX jobs_done ON jobs(finished_at) WHERE state IN ('succeeded', 'cancelled')")
         }
+        migrator.registerMigration("v9-audit-clustered-by-job") { db in
+            // Audit rows are read by job (`inlet jobs show`) and deleted with their job, and their
+            // own id was never shown: keyed by (job_id, seq) in a WITHOUT ROWID table, a job's
+            // rows sit together and need no index of their own, and no AUTOINCREMENT sequence is
+            // updated. Each finished job's transaction wrote the audit_by_job index page and the
+            // sqlite_sequence page besides the audit page: two WAL frames of about eight. `seq`
+            // counts a job's rows from 1, oldest first (the old ids' order).
+            try db.execute(sql: """
+                CREATE TABLE audit_rebuilt (
+                    job_id INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    source TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    outcome TEXT NOT NULL,
+                    records_written INTEGER NOT NULL DEFAULT 0,
+                    records_deleted INTEGER NOT NULL DEFAULT 0,
+                    items_quarantined INTEGER NOT NULL DEFAULT 0,
+                    duration_ms INTEGER NOT NULL,
+                    error TEXT,
+                    finished_at REAL NOT NULL,
+                    PRIMARY KEY (job_id, seq)
+                ) WITHOUT ROWID
+                """)
+            try db.execute(sql: """
+                INSERT INTO audit_rebuilt
+                SELECT job_id, row_number() OVER (PARTITION BY job_id ORDER BY id), source, kind, attempt, outcome,
+                    records_written, records_deleted, items_quarantined, duration_ms, error, finished_at
+                FROM audit
+                """)
+            // Dropping the table drops audit_by_job with it.
+            try db.execute(sql: "DROP TABLE audit")
+            try db.execute(sql: "ALTER TABLE audit_rebuilt RENAME TO audit")
+            try db.execute(sql: "DELETE FROM sqlite_sequence WHERE name = 'audit'")
+        }
         return migrator
     }
 }
