@@ -8,7 +8,7 @@ import Prometheus
 @main
 struct InletBench {
     static let usage =
-        "usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--seconds N] [--connections N] [--only folder|queue|git|webhooks|e2eN|e2ec]"
+        "usage: inlet-bench [--plugins FOLDER] [--files N] [--jobs N] [--repository GIT_DIR] [--seconds N] [--connections N] [--only folder|queue|git|webhooks|e2eN|e2ecN]"
 
     static func main() async throws {
         // The daemon's process-wide SQLite settings, before any baseline opens a database: both
@@ -52,9 +52,12 @@ struct InletBench {
         if only == nil || only == "queue" { try await QueueBenchmark(jobs: jobs).run() }
         if only == nil || only == "git" { try await GitBenchmark(pluginFolder: pluginFolder, repository: repository).run() }
         if only == nil || only == "webhooks" { try await WebhookBenchmark(seconds: seconds, connections: connections).run() }
-        // One end-to-end run with 1 or 4 workers (`e2ec`: 4 workers, 16 producers at once), for profiling.
+        // One end-to-end run with N workers (`e2ecN`: with 16 producers at once; `e2ec`: 4 workers), for profiling.
         if let only, only.hasPrefix("e2e"), let workers = Int(only.dropFirst(3)) { try await QueueBenchmark(jobs: jobs, onlyWorkers: workers).run() }
-        if only == "e2ec" { try await QueueBenchmark(jobs: jobs, onlyWorkers: 4, producers: 16).run() }
+        if let only, only.hasPrefix("e2ec") {
+            let workers = only == "e2ec" ? 4 : Int(only.dropFirst(4)) ?? 4
+            try await QueueBenchmark(jobs: jobs, onlyWorkers: workers, producers: 16).run()
+        }
     }
 }
 

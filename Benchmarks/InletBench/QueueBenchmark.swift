@@ -55,8 +55,10 @@ struct QueueBenchmark {
         }
         // The daemon's own pipeline: jobs arrive while the workers run, their enqueues sharing
         // transactions as webhooks' do, and share the one writer with leases and completions.
-        let concurrent = try await endToEnd(root: root + "/e2e-concurrent", plugin: plugin, workers: 4, producers: 16)
-        report("end to end, 4 workers, 16 producers at once", perSecond: concurrent.total, against: baseline)
+        for workers in [1, 4] {
+            let concurrent = try await endToEnd(root: root + "/e2e-concurrent-\(workers)", plugin: plugin, workers: workers, producers: 16)
+            report("end to end, \(workers) worker\(workers == 1 ? "" : "s"), 16 producers at once", perSecond: concurrent.total, against: baseline)
+        }
     }
 
     private func rawInserts(path: String) throws -> Double {
