@@ -90,8 +90,17 @@ struct RunCommand: AsyncParsableCommand {
             if !reconfigured.problems.isEmpty { return reconfigured.problems.map(\.description) }
             await orchestrator.reload(reconfigured)
             scheduler.reload(fresh)
-            if fresh.listen != live.config.listen {
-                logger.warning("listen changed to \(fresh.listen): takes effect at the next restart")
+            queue.setMaxSize(fresh.queue.maxSize)
+            let running = live.config
+            let restartOnly = [
+                ("listen", fresh.listen != running.listen), ("data_dir", fresh.dataDirectory != running.dataDirectory),
+                ("workers", fresh.workers != running.workers), ("shutdown_grace", fresh.shutdownGrace != running.shutdownGrace),
+                ("watchdog", fresh.watchdog != running.watchdog), ("log", fresh.log != running.log),
+                ("queue.retention", fresh.queue.retention != running.queue.retention),
+                ("queue.synchronous", fresh.queue.synchronous != running.queue.synchronous),
+            ].filter(\.1).map(\.0)
+            if !restartOnly.isEmpty {
+                logger.warning("\(restartOnly.joined(separator: ", ")) changed: takes effect at the next restart")
             }
             live.update(fresh)
             return []

@@ -65,6 +65,29 @@ struct ConfigLoaderTests {
         #expect(acme.webhook == SourceConfig.Webhook(secrets: ["hush"]))
     }
 
+    @Test func aSourceMovedInTheFileHasTheSameSettings() throws {
+        let entry = """
+              - name: self
+                connector: folder
+                schedule: every 5m
+                config: { path: ., exclude: [".git/**"] }
+            """
+        let before = try ConfigLoader.load(yaml: "sources:\n" + entry, file: "/etc/inlet.yaml", environment: [:]).sources[0]
+        let moved = try ConfigLoader.load(
+            yaml: "# a comment\nworkers: 2\n\nsources:\n" + entry, file: "/etc/inlet.yaml", environment: [:]
+        ).sources[0]
+        #expect(moved.location.line != before.location.line)
+        #expect(moved != before)
+        #expect(moved.hasSameSettings(as: before))
+        let changed = try ConfigLoader.load(
+            yaml: "sources:\n" + entry.replacingOccurrences(of: ".git/**", with: ".build/**"), file: "/etc/inlet.yaml", environment: [:]
+        ).sources[0]
+        #expect(!changed.hasSameSettings(as: before))
+        var rescheduled = before
+        rescheduled.schedule = nil
+        #expect(!rescheduled.hasSameSettings(as: before))
+    }
+
     @Test func appliesDefaults() throws {
         let yaml = """
             sources:

@@ -40,6 +40,16 @@ struct JobQueueTests {
         #expect(try queue.enqueue(JobRequest(source: "a", uniqueKey: "k1"), now: start) == .coalesced(1))
     }
 
+    @Test func aReloadedMaxSizeBindsEveryCopyOfTheQueue() throws {
+        let queue = queue(maxSize: 1)
+        let copy = queue  // the scheduler's and the HTTP surface's are copies
+        #expect(try copy.enqueue(JobRequest(source: "a"), now: start) == .enqueued(1))
+        #expect(try copy.enqueue(JobRequest(source: "a"), now: start) == .full)
+        queue.setMaxSize(3)
+        #expect(copy.maxSize == 3)
+        #expect(try copy.enqueue(JobRequest(source: "a"), now: start) == .enqueued(2))
+    }
+
     @Test func leasesByPriorityThenDueTimeWithinPerSourceCapacity() throws {
         let queue = queue()
         _ = try queue.enqueue(JobRequest(source: "a", kind: "a-late", priority: 5), now: start)

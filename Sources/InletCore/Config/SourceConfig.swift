@@ -104,6 +104,16 @@ package struct SourceConfig: Sendable, Hashable {
         self.connectorLocation = connectorLocation ?? location
     }
 
+    /// Whether `other` asks for the same source: every setting the same, wherever in the file
+    /// each is written. (`==` also compares the places: an edit above an entry moves its lines.)
+    package func hasSameSettings(as other: SourceConfig) -> Bool {
+        var moved = other
+        moved.location = location
+        moved.connectorLocation = connectorLocation
+        moved.config = config
+        return moved == self && other.config.jsonString() == config.jsonString()
+    }
+
     /// An error about this source at its `connector` value, prefixed with the source's name,
     /// e.g. `source 'self': plugin not found for connector 'gti'`.
     package func connectorError(_ message: String, code: ConfigError.Code = .invalidValue) -> ConfigError {

@@ -8,12 +8,26 @@ import Synchronization
 /// leasing takes the write lock up front, so two claimers never see the same queued row.
 package struct JobQueue: Sendable {
     package let database: InletDatabase
+    /// Shared by every copy of the queue, so that a reload's new `queue.max_size` binds them all.
+    private let limit: Limit
+
     /// `queue.max_size`: queued + running jobs beyond which enqueues are refused.
-    package let maxSize: Int
+    package var maxSize: Int { limit.value.load(ordering: .relaxed) }
 
     package init(database: InletDatabase, maxSize: Int = 10_000) {
         self.database = database
-        self.maxSize = maxSize
+        self.limit = Limit(maxSize)
+    }
+
+    /// Applies a reloaded `queue.max_size` to this queue and every copy of it (the scheduler's,
+    /// the HTTP surface's): enqueues check it from their next transaction on.
+    package func setMaxSize(_ size: Int) {
+        limit.value.store(size, ordering: .relaxed)
+    }
+
+    private final class Limit: Sendable {
+        let value: Atomic<Int>
+        init(_ value: Int) { self.value = Atomic(value) }
     }
 
     // MARK: - Enqueue

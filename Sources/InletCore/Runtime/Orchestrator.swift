@@ -281,7 +281,11 @@ package actor Orchestrator {
         var next: [String: SourceRuntime] = [:]
         var toDestroy: [ConnectorInstance] = []
         for source in configured.config.sources {
-            if var current = old[source.name], current.config == source, current.plugin?.path == configured.plugins[source.name]?.path {
+            if var current = old[source.name], current.config.hasSameSettings(as: source),
+                current.plugin?.path == configured.plugins[source.name]?.path
+            {
+                // Unchanged, perhaps moved in the file: the instance stays; errors name the new lines.
+                current.config = source
                 current.loadError = Self.runtime(for: source, in: configured, status: status, logger: logger).loadError
                 next[source.name] = current
             } else {
