@@ -91,6 +91,19 @@ struct AdminAPITests {
         }
     }
 
+    @Test func anUnknownQueryParameterIsRefusedNotIgnored() async throws {
+        let harness = try HTTPHarness()
+        _ = try harness.queue.enqueue(JobRequest(source: "plain"))
+        try await harness.application.test(.router) { client in
+            for uri in ["/v1/jobs?kind=webhook", "/v1/jobs?state=queued&sorce=plain", "/v1/quarantine?state=queued"] {
+                try await client.execute(uri: uri, method: .get, headers: Self.auth) { response in
+                    #expect(response.status == .badRequest, "\(uri)")
+                    #expect(Self.errorCode(response) == "bad_request")
+                }
+            }
+        }
+    }
+
     @Test func quarantineListRetryAndDrop() async throws {
         let harness = try HTTPHarness()
         let poisoned = try #require(try harness.queue.enqueue(JobRequest(source: "plain")).jobID)

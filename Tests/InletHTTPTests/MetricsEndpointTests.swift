@@ -16,7 +16,15 @@ struct MetricsEndpointTests {
         InletMetrics.coalesced(source: source)
         InletMetrics.records(source: source, written: 7, deleted: 0)
         InletMetrics.circuitState(source: source, value: 1)
-        InletMetrics.quarantined([source: 2])
+        // Two real quarantine entries: the gauge is refreshed from the database at each scrape.
+        let quarantine = QuarantineStore(database: harness.database, queue: harness.queue)
+        try await harness.database.pool.write { db in
+            for key in ["a.txt", "b.txt"] {
+                try db.execute(
+                    sql: "INSERT INTO quarantine (source, kind, key, error, created_at) VALUES (?, 'item', ?, 'bad', 'now')",
+                    arguments: [source, key])
+            }
+        }
         let body = try Fixture.payload("push")
         try await harness.application.test(.router) { client in
             for secret in [HTTPHarness.secret, HTTPHarness.secret, "wrong"] {
@@ -47,6 +55,12 @@ struct MetricsEndpointTests {
                 #expect(metrics.labelNames("inlet_webhooks_total") == [["source", "event", "outcome"]])
                 #expect(metrics.labelNames("inlet_jobs_total") == [["source", "kind", "outcome"]])
                 #expect(metrics.labelNames("inlet_job_duration_seconds") == [["source", "kind"]])
+            }
+            // Once its entries are gone (dropped, retried) the source reads 0, not its last count.
+            for entry in try quarantine.list(source: source) { try quarantine.drop(id: entry.id) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let metrics = try PrometheusText(response.body.text)
+                #expect(metrics.value("inlet_quarantined", ["source": source]) == 0)
             }
         }
     }

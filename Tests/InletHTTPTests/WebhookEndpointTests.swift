@@ -55,6 +55,19 @@ struct WebhookEndpointTests {
         #expect(try harness.count("webhook_deliveries") == 1)
     }
 
+    @Test func aJSONMediaTypeWithParametersIsJSON() async throws {
+        let harness = try HTTPHarness()
+        let body = try Fixture.payload("push")
+        var fields = HTTPFields.github(event: "push", body: body)
+        fields[.contentType] = "Application/JSON ; charset=utf-8"
+        let headers = fields
+        try await harness.application.test(.router) { client in
+            let response = try await client.execute(uri: "/webhooks/acme", method: .post, headers: headers, body: ByteBuffer(bytes: body))
+            #expect(response.status == .accepted)
+        }
+        #expect(try harness.count("webhook_deliveries") == 1)
+    }
+
     @Test func pingAnswers200AndStoresNothing() async throws {
         let harness = try HTTPHarness()
         let body = try Fixture.payload("ping")
@@ -119,6 +132,11 @@ struct WebhookEndpointTests {
         Rejection(name: "form-encoded content type", status: .badRequest, code: "bad_request") {
             var fields = HTTPFields.github(event: "push", body: $0)
             fields[.contentType] = "application/x-www-form-urlencoded"
+            return fields
+        },
+        Rejection(name: "media type that only starts like JSON's", status: .badRequest, code: "bad_request") {
+            var fields = HTTPFields.github(event: "push", body: $0)
+            fields[.contentType] = "application/jsonx"
             return fields
         },
         Rejection(name: "missing event", status: .badRequest, code: "bad_request") {

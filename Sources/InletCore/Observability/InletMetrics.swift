@@ -1,4 +1,5 @@
 import Metrics
+import Synchronization
 
 /// Every metric Inlet records, with one label scheme (`source`, `kind`, `outcome`, …). Recorded
 /// through swift-metrics; the HTTP surface exports them for Prometheus.
@@ -43,7 +44,8 @@ package enum InletMetrics {
         }
     }
 
-    /// Quarantine entries per source: `inlet_quarantined{source}`.
+    /// Quarantine entries per source: `inlet_quarantined{source}` (see ``QuarantineGauge``, which
+    /// also sets sources with no entries left to 0).
     package static func quarantined(_ counts: [String: Int]) {
         for (source, count) in counts {
             Gauge(label: "inlet_quarantined", dimensions: [("source", source)]).record(count)
@@ -66,5 +68,25 @@ package enum InletMetrics {
     /// `inlet_rate_limit_remaining{source}` (`x-ratelimit-remaining`).
     package static func rateLimitRemaining(source: String, remaining: Int) {
         Gauge(label: "inlet_rate_limit_remaining", dimensions: [("source", source)]).record(remaining)
+    }
+}
+
+/// Keeps `inlet_quarantined{source}` true for one database. The counts read from it name only
+/// sources with entries, so each refresh also sets to 0 the sources it reported before and that
+/// have none left (dropped, retried): their gauges would otherwise keep the last count forever.
+package final class QuarantineGauge: Sendable {
+    private let reported = Mutex<Set<String>>([])
+
+    package init() {}
+
+    /// Records `counts` (entries per source, as ``QuarantineStore/counts()`` reads them).
+    package func refresh(_ counts: [String: Int]) {
+        let emptied = reported.withLock { reported -> Set<String> in
+            defer { reported = Set(counts.keys) }
+            return reported.subtracting(counts.keys)
+        }
+        var all = counts
+        for source in emptied { all[source] = 0 }
+        InletMetrics.quarantined(all)
     }
 }

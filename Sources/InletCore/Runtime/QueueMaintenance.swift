@@ -24,6 +24,8 @@ package struct QueueMaintenance: Service {
 
     package func run() async throws {
         var ticks = 0
+        let quarantineGauge = QuarantineGauge()
+        let quarantine = QuarantineStore(database: queue.database, queue: queue)
         while !(Task.isCancelled || Task.isShuttingDownGracefully) {
             let period = rescueEvery
             _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
@@ -35,7 +37,7 @@ package struct QueueMaintenance: Service {
                     logger.warning("expired leases: \(report.requeued.count) job(s) requeued, \(report.quarantined.count) quarantined")
                 }
                 InletMetrics.queueDepth(try queue.depth())
-                InletMetrics.quarantined(try QuarantineStore(database: queue.database, queue: queue).counts())
+                quarantineGauge.refresh(try quarantine.counts())
                 if ticks % 30 == 0 {  // every 5 minutes with the default period
                     let pruned = try queue.prune(finishedBefore: clock.now.addingTimeInterval(-retention.seconds))
                     if pruned > 0 { logger.info("pruned \(pruned) finished job(s) older than the retention") }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import InletCore
 
@@ -8,6 +9,12 @@ package struct AdminAPI: Sendable {
     let queue: JobQueue
     let quarantine: QuarantineStore
     let wakeup: Wakeup?
+
+    /// The API's routes (`register` adds these), for the answers to requests none matches.
+    static let routes: [(method: HTTPRequest.Method, path: String)] = [
+        (.get, "v1/jobs"), (.get, "v1/jobs/:id"), (.post, "v1/sources/:name/sync"), (.get, "v1/quarantine"),
+        (.post, "v1/quarantine/:id/retry"), (.delete, "v1/quarantine/:id"),
+    ]
 
     func register(on router: Router<some RequestContext>) {
         let v1 = router.group("v1").add(middleware: BearerTokenMiddleware(config: config))
@@ -23,6 +30,7 @@ package struct AdminAPI: Sendable {
 
     func listJobs(_ request: Request) throws -> Response {
         let query = request.uri.queryParameters
+        try Self.refuseUnknown(request, accepted: ["state", "source", "limit"])
         var state: JobState?
         if let text = query["state"].map(String.init) {
             guard let parsed = JobState(rawValue: text) else {
@@ -52,6 +60,7 @@ package struct AdminAPI: Sendable {
         guard let source = config.config.source(named: name) else {
             throw APIError(.notFound, code: "not_found", "no source '\(name)' in the config")
         }
+        guard source.isEnabled else { throw Self.sourceDisabled(name) }
         let outcome = try queue.enqueue(
             JobRequest(source: name, priority: JobPriority.manual, uniqueKey: JobRequest.syncKey(source: name),
                        maxAttempts: source.retry.maxAttempts))
@@ -78,20 +87,28 @@ package struct AdminAPI: Sendable {
     // MARK: - Quarantine
 
     func listQuarantine(_ request: Request) throws -> Response {
+        try Self.refuseUnknown(request, accepted: ["source"])
         let entries = try quarantine.list(source: request.uri.queryParameters["source"].map(String.init))
         return JSONBody.response(["entries": entries.map(QuarantineView.init)])
     }
 
     func retryQuarantined(_ id: Int64) throws -> Response {
         do {
-            let source = try quarantine.entry(id: id).flatMap { config.config.source(named: $0.source) }
-            let outcome = try quarantine.retry(id: id, maxAttempts: source?.retry.maxAttempts ?? 5)
+            guard let entry = try quarantine.entry(id: id) else { throw JobQueueError(.notFound, "no quarantine entry \(id)") }
+            // Retried for a source that cannot run it, the job would wait in the queue for good.
+            guard let source = config.config.source(named: entry.source) else {
+                throw APIError(
+                    .conflict, code: "source_unavailable",
+                    "quarantine entry \(id) belongs to source '\(entry.source)', which is no longer in the config: drop it instead")
+            }
+            guard source.isEnabled else { throw Self.sourceDisabled(source.name) }
+            let outcome = try quarantine.retry(id: id, maxAttempts: source.retry.maxAttempts)
             wakeup?.signal()
             switch outcome {
             case .jobRequeued(let job):
                 return JSONBody.response(SyncAnswer(jobID: job, coalesced: false), status: .accepted)
             case .syncEnqueued(let enqueued):
-                if case .coalesced = enqueued { InletMetrics.coalesced(source: source?.name ?? "") }
+                if case .coalesced = enqueued { InletMetrics.coalesced(source: source.name) }
                 let coalesced = if case .coalesced = enqueued { true } else { false }
                 return JSONBody.response(SyncAnswer(jobID: enqueued.jobID ?? 0, coalesced: coalesced), status: .accepted)
             }
@@ -110,6 +127,20 @@ package struct AdminAPI: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// 400 for a query parameter the endpoint does not know: a misspelt filter must not answer
+    /// as if it had filtered.
+    static func refuseUnknown(_ request: Request, accepted: [String]) throws {
+        for parameter in request.uri.queryParameters where !accepted.contains(String(parameter.key)) {
+            throw APIError(
+                .badRequest, code: "bad_request",
+                "unknown parameter '\(parameter.key)'; expected \(accepted.map { "'\($0)'" }.joined(separator: ", "))")
+        }
+    }
+
+    static func sourceDisabled(_ name: String) -> APIError {
+        APIError(.conflict, code: "source_unavailable", "source '\(name)' is disabled (enabled: false): its jobs would not run")
+    }
 
     func id(_ context: some RequestContext) throws -> Int64 {
         let text = context.parameters.get("id") ?? ""

@@ -9,6 +9,13 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let config: LiveConfig
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        try Self.authorize(request, config: config)
+        return try await next(request, context)
+    }
+
+    /// Throws the admin API's answer to `request` unless the API is on and the request carries
+    /// its token (also for `/v1` paths no route matches: they must not tell more than a 404 would).
+    static func authorize(_ request: Request, config: LiveConfig) throws {
         guard let token = config.config.admin?.token else {
             throw APIError(.notFound, code: "admin_disabled", "the admin API is disabled: set admin.token in the config")
         }
@@ -19,7 +26,6 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
                 .unauthorized, code: "unauthorized", "missing or wrong bearer token",
                 headers: [.wwwAuthenticate: #"Bearer realm="inlet""#])
         }
-        return try await next(request, context)
     }
 
     /// Compares digests, so neither the length nor the first differing byte shows in the timing.

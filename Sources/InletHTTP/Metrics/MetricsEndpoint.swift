@@ -10,11 +10,12 @@ package struct MetricsEndpoint: Sendable {
     let queue: JobQueue
     let quarantine: QuarantineStore
     let logger: Logger
+    let quarantineGauge = QuarantineGauge()
 
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
         do {
             InletMetrics.queueDepth(try queue.depth())
-            InletMetrics.quarantined(try quarantine.counts())
+            quarantineGauge.refresh(try quarantine.counts())
         } catch {
             logger.warning("metrics: cannot read the queue: \(error)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import InletCore
 import Logging
@@ -33,9 +34,16 @@ package struct HTTPSurface: Sendable {
         self.logger = logger
     }
 
-    /// Every route.
+    /// Every route, for the answers to requests none matches (405 lists a path's methods).
+    static let routes: [(method: HTTPRequest.Method, path: String)] = [
+        (.post, "webhooks/:source"), (.get, "health"), (.get, "metrics"),
+    ] + AdminAPI.routes
+
+    /// Every route. GET routes answer HEAD too.
     package func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+        // First: it also wraps the router's answer to requests no route matches.
+        router.add(middleware: UnmatchedRouteMiddleware(config: config, routes: Self.routes))
         let receiver = WebhookReceiver(config: config, queue: queue, committer: committer, stats: stats, wakeup: wakeup, logger: logger)
         router.post("webhooks/:source") { request, context in try await receiver.handle(request, context: context) }
         let health = HealthEndpoint(

@@ -47,6 +47,10 @@ package struct WebhookReceiver: Sendable {
             // No metric or stats: the label would be whatever a stranger typed.
             throw APIError(.notFound, code: "not_found", "no source '\(name)' takes webhooks")
         }
+        // Its jobs would never run: they would only fill the queue until every source got 429.
+        guard source.isEnabled else {
+            throw APIError(.notFound, code: "not_found", "source '\(name)' is disabled (enabled: false): it takes no webhooks")
+        }
         stats.record(source: name) { $0.received += 1 }
         // Until the signature checks out the event name is a stranger's text: not a label.
         var event = "unverified"
@@ -82,7 +86,9 @@ package struct WebhookReceiver: Sendable {
             throw APIError(.badRequest, code: "bad_request", "missing or overlong X-GitHub-Delivery")
         }
         let contentType = request.headers[.contentType]?.lowercased() ?? "application/json"
-        guard contentType.hasPrefix("application/json") else {
+        // The media type without its parameters (`; charset=utf-8`), as GitHub sends it.
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard mediaType == "application/json" else {
             throw APIError(.badRequest, code: "bad_request", "content type '\(contentType)' is not application/json: set the webhook's content type to application/json")
         }
         guard JSONObjectValidator.isObject(body) else {

@@ -1,0 +1,117 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import InletCore
+import InletHTTP
+import Testing
+
+@Suite("Requests no route or no runnable source takes")
+struct UnmatchedRequestTests {
+    static func error(_ response: TestResponse) -> (code: String?, message: String?) {
+        let error = response.body.json["error"] as? [String: Any]
+        return (error?["code"] as? String, error?["message"] as? String)
+    }
+
+    @Test func aPathWithNoRouteAnswersAJSON404() async throws {
+        let harness = try HTTPHarness()
+        try await harness.application.test(.router) { client in
+            for (method, uri) in [(HTTPRequest.Method.get, "/nowhere"), (.post, "/webhooks"), (.get, "/webhooks/acme/extra")] {
+                try await client.execute(uri: uri, method: method) { response in
+                    #expect(response.status == .notFound)
+                    #expect(Self.error(response).code == "not_found")
+                    #expect(Self.error(response).message?.contains(uri) == true)
+                }
+            }
+        }
+    }
+
+    @Test func aKnownPathWithAnotherMethodAnswers405WithItsMethods() async throws {
+        let harness = try HTTPHarness()
+        try await harness.application.test(.router) { client in
+            for (method, uri, allow) in [
+                (HTTPRequest.Method.get, "/webhooks/acme", "POST"), (.post, "/health", "GET, HEAD"), (.delete, "/metrics", "GET, HEAD"),
+                (.get, "/v1/sources/plain/sync", "POST"), (.put, "/v1/quarantine/3", "DELETE"),
+            ] {
+                try await client.execute(uri: uri, method: method, headers: AdminAPITests.auth) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                    #expect(Self.error(response).code == "method_not_allowed")
+                    #expect(response.headers[.allow] == allow)
+                }
+            }
+            // Nothing was enqueued by a GET on the sync route.
+            #expect(try harness.count("jobs") == 0)
+        }
+    }
+
+    @Test func unmatchedAdminPathsKeepTheAdminAPIsOwnChecks() async throws {
+        let harness = try HTTPHarness()
+        try await harness.application.test(.router) { client in
+            try await client.execute(uri: "/v1/other", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(Self.error(response).code == "unauthorized")
+            }
+            try await client.execute(uri: "/v1/other", method: .get, headers: AdminAPITests.auth) { response in
+                #expect(response.status == .notFound)
+                #expect(Self.error(response).code == "not_found")
+            }
+        }
+        let off = try HTTPHarness(yaml: HTTPHarness.yaml(admin: nil))
+        try await off.application.test(.router) { client in
+            for (method, uri) in [(HTTPRequest.Method.get, "/v1/other"), (.post, "/v1/jobs")] {
+                try await client.execute(uri: uri, method: method) { response in
+                    #expect(response.status == .notFound)
+                    #expect(Self.error(response).code == "admin_disabled")
+                }
+            }
+        }
+    }
+
+    @Test func headAsksWhatGetWouldAnswer() async throws {
+        let harness = try HTTPHarness()
+        try await harness.application.test(.router) { client in
+            try await client.execute(uri: "/health", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.body.readableBytes == 0)
+            }
+        }
+    }
+
+    /// A disabled source's jobs never run: taking its webhooks or syncs would only fill the queue.
+    @Test func aDisabledSourceTakesNoWebhookSyncOrRetry() async throws {
+        let yaml = HTTPHarness.yaml() + """
+
+              - name: off
+                connector: github
+                enabled: false
+                webhook: { secret: "\(HTTPHarness.secret)" }
+            """
+        let harness = try HTTPHarness(yaml: yaml)
+        try await harness.database.pool.write { db in
+            try db.execute(sql: "INSERT INTO quarantine (source, kind, key, error, created_at) VALUES ('off', 'item', 'a', 'bad', 'now')")
+            try db.execute(sql: "INSERT INTO quarantine (source, kind, key, error, created_at) VALUES ('gone', 'item', 'b', 'bad', 'now')")
+        }
+        let body = try Fixture.payload("push")
+        try await harness.application.test(.router) { client in
+            try await client.execute(
+                uri: "/webhooks/off", method: .post, headers: .github(event: "push", body: body), body: ByteBuffer(bytes: body)
+            ) { response in
+                #expect(response.status == .notFound)
+                #expect(Self.error(response).message?.contains("disabled") == true)
+            }
+            try await client.execute(uri: "/v1/sources/off/sync", method: .post, headers: AdminAPITests.auth) { response in
+                #expect(response.status == .conflict)
+                #expect(Self.error(response).code == "source_unavailable")
+            }
+            for (id, needle) in [(1, "disabled"), (2, "no longer in the config")] {
+                try await client.execute(uri: "/v1/quarantine/\(id)/retry", method: .post, headers: AdminAPITests.auth) { response in
+                    #expect(response.status == .conflict)
+                    #expect(Self.error(response).code == "source_unavailable")
+                    #expect(Self.error(response).message?.contains(needle) == true)
+                }
+            }
+        }
+        #expect(try harness.isEmpty())
+        #expect(try harness.count("quarantine") == 2)
+    }
+}
