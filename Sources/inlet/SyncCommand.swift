@@ -14,7 +14,8 @@ struct SyncCommand: AsyncParsableCommand {
             On a terminal a live progress line is shown; otherwise progress goes to the log as JSON lines. \
             The summary (total, unchanged, written, deleted, failed, duration) is printed at the end, as \
             one JSON object with --json. Ctrl-C cancels: nothing after the last checkpoint is written. \
-            Exits 1 when a sync failed. While `inlet run` holds the data_dir, the sync is queued for             the daemon instead (and `--dry-run` runs in the foreground, writing nothing).
+            Exits 1 when a sync failed. While `inlet run` holds the data_dir, the sync is queued for \
+            the daemon instead (and `--dry-run` runs in the foreground, writing nothing).
             """
     )
 
