@@ -35,7 +35,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let lock: DaemonLock
         do {
-            lock = try DaemonLock(dataDirectory: config.dataDirectory)
+            lock = try DaemonLock(dataDirectory: config.dataDirectory, role: .daemon)
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -124,31 +124,64 @@ struct RunCommand: AsyncParsableCommand {
 
 /// One daemon (or foreground sync) per data_dir: an exclusive `flock` on `data_dir/inlet.lock`,
 /// held for the process's life (the kernel releases it when the process dies, even by kill -9).
+/// The file names its holder (pid and role), so a process that finds it held can tell a daemon,
+/// which takes queued jobs, from another foreground sync, which does not.
 final class DaemonLock {
+    /// Who holds the lock.
+    enum Role: String {
+        case daemon = "run"
+        case sync
+    }
+
     private let descriptor: Int32
 
-    init(dataDirectory: String) throws {
+    init(dataDirectory: String, role: Role) throws {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let path = (dataDirectory as NSString).appendingPathComponent("inlet.lock")
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw LockError("cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
-            throw LockError("another `inlet run` (or `inlet sync`) is using \(dataDirectory) (\(path) is locked)", isHeld: true)
+            let holder = Holder(file: path)
+            let who = switch holder?.role {
+            case .daemon: "`inlet run`"
+            case .sync: "`inlet sync`"
+            case nil: "another `inlet run` (or `inlet sync`)"
+            }
+            let pid = holder.map { " (pid \($0.pid))" } ?? ""
+            throw LockError("\(who)\(pid) is using \(dataDirectory) (\(path) is locked)", holder: holder, isHeld: true)
         }
-        let pid = "\(getpid())\n"
+        let text = "\(getpid())\n\(role.rawValue)\n"
         _ = ftruncate(descriptor, 0)
-        _ = pid.withCString { write(descriptor, $0, strlen($0)) }
+        _ = text.withCString { write(descriptor, $0, strlen($0)) }
     }
 
     deinit { close(descriptor) }
 
+    /// What a held lock file says of its holder: its pid, then its role, a line each. Nil when
+    /// it cannot be read (the holder has only just taken it and not yet written).
+    struct Holder {
+        var pid: Int32
+        var role: Role?
+
+        init?(file: String) {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+            let lines = text.split(separator: "\n")
+            guard let first = lines.first, let pid = Int32(first) else { return nil }
+            self.pid = pid
+            role = lines.dropFirst().first.flatMap { Role(rawValue: String($0)) }
+        }
+    }
+
     struct LockError: Error, CustomStringConvertible {
         var description: String
+        /// Who holds it, as far as its file tells.
+        var holder: Holder?
         /// Another process holds the lock (as opposed to a folder that cannot be used).
         var isHeld = false
-        init(_ description: String, isHeld: Bool = false) {
+        init(_ description: String, holder: Holder? = nil, isHeld: Bool = false) {
             self.description = description
+            self.holder = holder
             self.isHeld = isHeld
         }
     }

@@ -15,7 +15,8 @@ struct SyncCommand: AsyncParsableCommand {
             The summary (total, unchanged, written, deleted, failed, duration) is printed at the end, as \
             one JSON object with --json. Ctrl-C cancels: nothing after the last checkpoint is written. \
             Exits 1 when a sync failed. While `inlet run` holds the data_dir, the sync is queued for \
-            the daemon instead (and `--dry-run` runs in the foreground, writing nothing).
+            the daemon instead (a disabled source is refused; `--dry-run` runs in the foreground, \
+            writing nothing); while another `inlet sync` holds it, the sync is refused.
             """
     )
 
@@ -67,11 +68,15 @@ struct SyncCommand: AsyncParsableCommand {
 
         // A sync in the foreground and the daemon must not run one source at once (its
         // checkpoint would be written by both): while the daemon holds data_dir, the sync is
-        // handed to it as a job instead. A dry run writes nothing and needs no lock.
+        // handed to it as a job instead. Another foreground sync takes no jobs: it is waited
+        // for. A dry run writes nothing and needs no lock.
         var lock: DaemonLock?
         if !dryRun {
             do {
-                lock = try DaemonLock(dataDirectory: config.dataDirectory)
+                lock = try DaemonLock(dataDirectory: config.dataDirectory, role: .sync)
+            } catch let error as DaemonLock.LockError where error.isHeld && error.holder?.role == .sync {
+                printError("error: \(error): wait for it to finish (or stop it), then sync again")
+                throw ExitCode(1)
             } catch let error as DaemonLock.LockError where error.isHeld {
                 try handOverToDaemon(chosen, config: config)
                 return
@@ -122,6 +127,16 @@ struct SyncCommand: AsyncParsableCommand {
 extension SyncCommand {
     /// Queues a sync job per source for the running daemon (coalesced with one already queued).
     func handOverToDaemon(_ sources: [SourceConfig], config: InletConfig) throws {
+        // The daemon leases no job of a disabled source: queued, it would wait for good.
+        let disabled = sources.filter { !$0.isEnabled }
+        if !disabled.isEmpty {
+            for source in disabled {
+                printError(
+                    "error: source '\(source.name)' is disabled (enabled: false, in the source at \(source.location)), so the daemon running on "
+                        + "\(config.dataDirectory) does not run it: enable it and send the daemon SIGHUP, or stop the daemon to sync it here")
+            }
+            throw ExitCode(2)
+        }
         let database = try openDatabase(config)
         let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
         var queued: [[String: Any]] = []

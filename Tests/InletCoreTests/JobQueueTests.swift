@@ -32,6 +32,20 @@ struct JobQueueTests {
         #expect(try queue.depth()[.queued] == 1)
     }
 
+    @Test func aFullSyncMergedWithAPlainOneStaysFullWhicheverCameFirst() throws {
+        let queue = queue()
+        _ = try queue.enqueue(JobRequest(source: "a", args: "{}", uniqueKey: "sync:a"), now: start)
+        #expect(try queue.enqueue(JobRequest(source: "a", args: #"{"full":true}"#, uniqueKey: "sync:a"), now: start) == .coalesced(1))
+        #expect(try queue.job(id: 1)?.args == #"{"full":true}"#)
+        #expect(try queue.enqueue(JobRequest(source: "a", args: "{}", uniqueKey: "sync:a"), now: start) == .coalesced(1))
+        #expect(try queue.job(id: 1)?.args == #"{"full":true}"#)
+        // Keys of both requests are kept; where both name one, the later request's value wins.
+        _ = try queue.enqueue(JobRequest(source: "b", args: #"{"repo":"x","since":1}"#, uniqueKey: "k"), now: start)
+        _ = try queue.enqueue(JobRequest(source: "b", args: #"{"since":2,"full":true}"#, uniqueKey: "k"), now: start)
+        let merged = try #require(try queue.job(id: 2)?.args)
+        #expect(try JSONSerialization.jsonObject(with: Data(merged.utf8)) as? NSDictionary == ["repo": "x", "since": 2, "full": true])
+    }
+
     @Test func refusesBeyondMaxSizeButStillCoalesces() throws {
         let queue = queue(maxSize: 2)
         #expect(try queue.enqueue(JobRequest(source: "a", uniqueKey: "k1"), now: start) == .enqueued(1))
@@ -161,7 +175,7 @@ struct JobQueueTests {
         let queue = queue()
         _ = try queue.enqueue(JobRequest(source: "a", uniqueKey: "k"), now: start)
         let job = try queue.lease(capacity: ["a": 1], limit: 1, owner: "w", now: start, leaseFor: .seconds(30))[0]
-        _ = try queue.enqueue(JobRequest(source: "a", priority: 2, uniqueKey: "k"), now: start)
+        let twin = try queue.enqueue(JobRequest(source: "a", args: #"{"full":true}"#, priority: 2, uniqueKey: "k"), now: start)
         try queue.database.pool.write { db in
             try queue.verify(job.lease!, in: db)
             try queue.markRetry(job.lease!, runAt: start.addingTimeInterval(42), error: "rate limited", countsAsAttempt: false, now: start, in: db)
@@ -172,7 +186,13 @@ struct JobQueueTests {
         #expect(after.priority == 2)
         #expect(after.coalesced == 1)
         #expect(after.runAt == start)  // the twin's request wanted it now
+        #expect(after.args == #"{"full":true}"#)  // and it asked for a full sync
         #expect(try queue.depth()[.queued] == 1)
+        // Whoever was told the twin's id still finds it, pointing at the job that carries it on.
+        let twinID = try #require(twin.jobID)
+        let folded = try #require(try queue.job(id: twinID))
+        #expect(folded.state == .cancelled)
+        #expect(folded.lastError?.contains("merged into job \(job.id)") == true)
     }
 
     @Test func cancelRetryAndPrune() throws {
@@ -182,7 +202,9 @@ struct JobQueueTests {
         #expect(try queue.cancel(id: 1, now: start).state == .cancelled)
         #expect(throws: JobQueueError.self) { try queue.cancel(id: 1, now: start) }
         #expect(throws: JobQueueError.self) { try queue.retry(id: 2, now: start) }
-        #expect(try queue.retry(id: 1, now: start).state == .queued)
+        let retried = try queue.retry(id: 1, now: start)
+        #expect(retried.state == .queued)
+        #expect(retried.lastError == nil)  // the cancelled attempt's error is not the retry's
         _ = try queue.cancel(id: 1, now: start)
         #expect(try queue.prune(finishedBefore: start.addingTimeInterval(1), batchSize: 1) == 1)
         #expect(try queue.job(id: 1) == nil)

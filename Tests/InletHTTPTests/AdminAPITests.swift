@@ -54,6 +54,15 @@ struct AdminAPITests {
             #expect(second.status == .accepted)
             #expect(second.body.json["coalesced"] as? Bool == true)
             #expect((second.body.json["job_id"] as? NSNumber)?.int64Value == id)
+            #expect(try harness.queue.job(id: id)?.args == "{}")
+            // A full sync asked for while a plain one is queued: the merged job is full.
+            let full = try await client.execute(uri: "/v1/sources/plain/sync?full=true", method: .post, headers: Self.auth)
+            #expect(full.status == .accepted && full.body.json["coalesced"] as? Bool == true)
+            #expect(try harness.queue.job(id: id)?.args == #"{"full":true}"#)
+            let badFull = try await client.execute(uri: "/v1/sources/plain/sync?full=yes", method: .post, headers: Self.auth)
+            #expect(badFull.status == .badRequest && Self.errorCode(badFull) == "bad_request")
+            let unknownParameter = try await client.execute(uri: "/v1/sources/plain/sync?ful=true", method: .post, headers: Self.auth)
+            #expect(unknownParameter.status == .badRequest && Self.errorCode(unknownParameter) == "bad_request")
             let unknown = try await client.execute(uri: "/v1/sources/nope/sync", method: .post, headers: Self.auth)
             #expect(unknown.status == .notFound && Self.errorCode(unknown) == "not_found")
         }

@@ -188,7 +188,7 @@ struct DaemonTests {
         try waitUntil("the first daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
         let second = try world.inlet(["run", "--config", "inlet.yaml"])
         #expect(second.status == 1)
-        #expect(second.stderr.contains("(or `inlet sync`) is using"))
+        #expect(second.stderr.contains("`inlet run` (pid \(first.processIdentifier)) is using"), "\(second.stderr)")
     }
 
     @Test func aForegroundSyncWhileTheDaemonRunsIsHandedToTheDaemon() throws {
@@ -217,5 +217,60 @@ struct DaemonTests {
         }
         let priority = try read(world) { db in try Int.fetchOne(db, sql: "SELECT priority FROM jobs WHERE source = 'manual'") }
         #expect(priority == 3)
+    }
+
+    @Test func aDisabledSourceIsNotHandedToTheDaemonWhichWouldNeverRunIt() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            listen: 127.0.0.1:0
+            sources:
+              - name: resting
+                enabled: false
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                config: { records: [{ key: "m", content: "x" }] }
+            """)
+        let daemon = try start(world)
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        try waitUntil("the daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
+        let result = try world.inlet(["sync", "resting", "-c", "inlet.yaml"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("source 'resting' is disabled (enabled: false, in the source at inlet.yaml:4:"), "\(result.stderr)")
+        #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") } == 0)
+    }
+
+    @Test func aSyncWhileAnotherForegroundSyncHoldsTheDataDirWaitsForItInsteadOfQueueing() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            sources:
+              - name: slow
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                config: { sequence: { count: 100000, chunk: 10 }, sleep_ms: 50 }
+            """)
+        let first = Process()
+        first.executableURL = URL(fileURLWithPath: Paths.inletBinary)
+        first.arguments = ["sync", "slow", "-c", "inlet.yaml"]
+        first.currentDirectoryURL = URL(fileURLWithPath: world.root)
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        defer {
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+        }
+        try waitUntil("the first sync holds the lock") {
+            (try? String(contentsOfFile: world.path("var/inlet.lock"), encoding: .utf8)) == "\(first.processIdentifier)\nsync\n"
+        }
+        let second = try world.inlet(["sync", "slow", "-c", "inlet.yaml"])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("`inlet sync` (pid \(first.processIdentifier)) is using"), "\(second.stderr)")
+        // No job was queued for a daemon that is not there.
+        #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") } == 0)
     }
 }

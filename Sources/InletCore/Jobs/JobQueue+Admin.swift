@@ -37,7 +37,7 @@ extension JobQueue {
             }
             try db.execute(
                 sql: """
-                    UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, finished_at = NULL, updated_at = ?
+                    UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, last_error = NULL, finished_at = NULL, updated_at = ?
                     WHERE id = ?
                     """,
                 arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id])

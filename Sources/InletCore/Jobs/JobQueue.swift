@@ -48,12 +48,13 @@ package struct JobQueue: Sendable {
         if let key = request.uniqueKey,
             let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, priority, run_at FROM jobs WHERE unique_key = ? AND state = 'queued'"), arguments: [key])
         {
-            // Merge: the queued job runs as early and as urgently as the most pressing request.
+            // Merge: the queued job runs as early and as urgently as the most pressing request,
+            // with the arguments of both (a `--full` sync merged into a queued plain one stays full).
             let id: Int64 = existing["id"]
             try db.cachedStatement(sql: """
-                    UPDATE jobs SET coalesced = coalesced + 1, priority = min(priority, ?), run_at = min(run_at, ?),
-                        updated_at = ? WHERE id = ?
-                    """).execute(arguments: [request.priority, runAt, time, id])
+                    UPDATE jobs SET coalesced = coalesced + 1, priority = min(priority, ?1), run_at = min(run_at, ?2),
+                        args = \(Self.mergedArgsSQL(into: "args", from: "?3")), updated_at = ?4 WHERE id = ?5
+                    """).execute(arguments: [request.priority, runAt, request.args, time, id])
             return .coalesced(id)
         }
         let active = bounded ? try Int.fetchOne(db.cachedStatement(sql: JobQueue.activeCountSQL)) ?? 0 : 0
@@ -69,6 +70,13 @@ package struct JobQueue: Sendable {
 }
 
 extension JobQueue {
+    /// SQL for the arguments of two merged requests for one unique key: `from`'s keys over
+    /// `into`'s (JSON merge patch, RFC 7396), so `{"full":true}` merged with `{}` either way
+    /// stays a full sync. (The table's CHECK keeps every job's args valid JSON.)
+    static func mergedArgsSQL(into: String, from: String) -> String {
+        "json_patch(\(into), \(from))"
+    }
+
     // MARK: - Lease
 
     /// Claims up to `limit` due jobs, at most `capacity[source]` per source (sources absent from
@@ -197,6 +205,8 @@ extension JobQueue {
     package func markRetry(_ lease: Lease, runAt: Date, error: String?, countsAsAttempt: Bool, now: Date, in db: Database) throws {
         // A twin queued while this job ran (same unique key) is folded in first: the unique index
         // allows one queued job per key, and the twin's request wants it no later than its own time.
+        // The twin is not deleted: whoever was told its id (`inlet sync`, the admin API) finds it
+        // cancelled, saying which job carries its request on; its arguments merge into this job's.
         var runAt = runAt.timeIntervalSince1970
         var priority: Int?
         var absorbed = 0
@@ -205,10 +215,22 @@ extension JobQueue {
                 db, sql: "SELECT id, priority, run_at, coalesced FROM jobs WHERE unique_key = ? AND state = 'queued'",
                 arguments: [key])
             {
+                let twinID: Int64 = twin["id"]
                 runAt = min(runAt, twin["run_at"])
                 priority = min(priority ?? Int.max, twin["priority"])
                 absorbed += 1 + (twin["coalesced"] as Int)
-                try db.cachedStatement(sql: "DELETE FROM jobs WHERE id = ?").execute(arguments: [twin["id"] as Int64])
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET args = \(Self.mergedArgsSQL(into: "args", from: "(SELECT args FROM jobs WHERE id = ?2)")),
+                            updated_at = ?3 WHERE id = ?1
+                        """,
+                    arguments: [lease.jobID, twinID, now.timeIntervalSince1970])
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET state = 'cancelled', last_error = ?, finished_at = ?, updated_at = ? WHERE id = ?
+                        """,
+                    arguments: ["merged into job \(lease.jobID) (the same unique key '\(key)', which was running and retries)",
+                                now.timeIntervalSince1970, now.timeIntervalSince1970, twinID])
             }
         }
         try db.cachedStatement(sql: """

@@ -20,7 +20,7 @@ package struct AdminAPI: Sendable {
         let v1 = router.group("v1").add(middleware: BearerTokenMiddleware(config: config))
         v1.get("jobs") { request, _ in try listJobs(request) }
         v1.get("jobs/:id") { _, context in try showJob(id(context)) }
-        v1.post("sources/:name/sync") { _, context in try sync(context.parameters.get("name") ?? "") }
+        v1.post("sources/:name/sync") { request, context in try sync(context.parameters.get("name") ?? "", request) }
         v1.get("quarantine") { request, _ in try listQuarantine(request) }
         v1.post("quarantine/:id/retry") { _, context in try retryQuarantined(id(context)) }
         v1.delete("quarantine/:id") { _, context in try dropQuarantined(id(context)) }
@@ -55,15 +55,24 @@ package struct AdminAPI: Sendable {
         return JSONBody.response(JobView(job))
     }
 
-    /// Enqueues a sync (coalesced with one already queued, by its unique key `sync:<name>`).
-    func sync(_ name: String) throws -> Response {
+    /// Enqueues a sync (coalesced with one already queued, by its unique key `sync:<name>`);
+    /// `?full=true` asks for a full one, as `inlet sync --full` does.
+    func sync(_ name: String, _ request: Request) throws -> Response {
+        try Self.refuseUnknown(request, accepted: ["full"])
+        var full = false
+        if let text = request.uri.queryParameters["full"].map(String.init) {
+            guard let parsed = Bool(text) else {
+                throw APIError(.badRequest, code: "bad_request", "full must be true or false, got '\(text)'")
+            }
+            full = parsed
+        }
         guard let source = config.config.source(named: name) else {
             throw APIError(.notFound, code: "not_found", "no source '\(name)' in the config")
         }
         guard source.isEnabled else { throw Self.sourceDisabled(name) }
         let outcome = try queue.enqueue(
-            JobRequest(source: name, priority: JobPriority.manual, uniqueKey: JobRequest.syncKey(source: name),
-                       maxAttempts: source.retry.maxAttempts))
+            JobRequest(source: name, args: full ? #"{"full":true}"# : "{}", priority: JobPriority.manual,
+                       uniqueKey: JobRequest.syncKey(source: name), maxAttempts: source.retry.maxAttempts))
         switch outcome {
         case .enqueued(let id):
             wakeup?.signal()
