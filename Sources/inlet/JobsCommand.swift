@@ -93,7 +93,10 @@ struct JobsCommand: AsyncParsableCommand {
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Queue a finished job (succeeded, quarantined or cancelled) again, with fresh attempts.",
-            discussion: "Its quarantine entries are removed. Exits 1 when the job is queued or running.")
+            discussion: """
+                Its quarantine entries are removed. Exits 1 when the job is queued or running, or when its \
+                source is no longer in the config or is disabled (the daemon would never run it).
+                """)
 
         @OptionGroup var options: ConfigOptions
 
@@ -108,6 +111,8 @@ struct JobsCommand: AsyncParsableCommand {
             let opened = try OperatorDatabase.open(config)
             let (before, job) = try exitingOnFailure { () throws -> (Job?, Job) in
                 let before = try opened.queue.job(id: id)
+                // Queued for a source gone from the config or disabled, the job would wait for good.
+                if let before { _ = try config.runnableSource(named: before.source) }
                 return (before, try opened.queue.retry(id: id))
             }
             if json {

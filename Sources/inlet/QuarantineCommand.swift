@@ -10,7 +10,8 @@ struct QuarantineCommand: AsyncParsableCommand {
         discussion: """
             Retrying a job entry queues the job again with fresh attempts; retrying an item entry queues a \
             sync of its source (connectors re-read what they could not process). Works beside a running \
-            daemon. Exits 1 when an entry does not exist or cannot be retried.
+            daemon. Exits 1 when an entry does not exist or cannot be retried (among others when its \
+            source is no longer in the config or is disabled: the daemon would never run its job).
             """,
         subcommands: [List.self, Show.self, Retry.self, Drop.self]
     )
@@ -105,7 +106,8 @@ struct QuarantineCommand: AsyncParsableCommand {
             let config = try options.load()
             let opened = try OperatorDatabase.open(config)
             let store = opened.quarantine
-            let maxAttempts = { (source: String) in config.source(named: source)?.retry.maxAttempts ?? SourceConfig.Retry().maxAttempts }
+            // Retried for a source gone from the config or disabled, the job would wait for good.
+            let maxAttempts = { (source: String) in try config.runnableSource(named: source).retry.maxAttempts }
 
             if let id {
                 let entry = try exitingOnFailure { () throws -> QuarantineStore.Entry in

@@ -241,6 +241,15 @@ struct OperatorCommandsTests {
         #expect(abs((job["run_at"] as Double) - Date().timeIntervalSince1970) < 30)
         #expect(try count(world, "SELECT count(*) FROM quarantine") == 0)
 
+        // A finished job of a disabled source is not queued again: the daemon would never run it.
+        let disabled = try writable(world).write { db in
+            try insertJob(db, source: "web", state: "cancelled", lastError: "cancelled", finishedAt: now - 10)
+        }
+        let refused = try world.inlet(["jobs", "retry", "\(disabled)", "-c", "inlet.yaml"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("source 'web' is disabled"), "\(refused.stderr)")
+        #expect(try row(world, "SELECT state FROM jobs WHERE id = ?", [disabled])?["state"] as String? == "cancelled")
+
         let again = try world.inlet(["jobs", "retry", "2", "-c", "inlet.yaml"])
         #expect(again.status == 1)
         #expect(again.stderr.contains("job 2 is queued"))
@@ -358,30 +367,42 @@ struct OperatorCommandsTests {
     @Test func quarantineRetryAllReportsEveryEntryAndFailsWhenOneFails() throws {
         let world = try world()
         try writable(world).write { db in
-            let job = try insertJob(db, source: "web", state: "quarantined", attempts: 5, finishedAt: now - 10)
-            try insertQuarantine(db, source: "web", kind: "job", key: "sync #1", bytes: Data("{}".utf8), jobID: job)
-            try insertQuarantine(db, source: "web", kind: "job", key: "sync #1 again", bytes: Data("{}".utf8), jobID: job)
+            let job = try insertJob(db, state: "quarantined", attempts: 5, finishedAt: now - 10)
+            try insertQuarantine(db, kind: "job", key: "sync #1", bytes: Data("{}".utf8), jobID: job)
+            try insertQuarantine(db, kind: "job", key: "sync #1 again", bytes: Data("{}".utf8), jobID: job)
             try insertQuarantine(db, key: "a.txt")
             // A quarantined job whose unique key is queued again cannot be retried.
-            let stuck = try insertJob(db, source: "old", state: "quarantined", uniqueKey: "sync:old", finishedAt: now - 10)
-            try insertJob(db, source: "old", state: "queued", uniqueKey: "sync:old")
-            try insertQuarantine(db, source: "old", kind: "job", key: "sync #2", jobID: stuck)
+            let stuck = try insertJob(db, kind: "fetch", state: "quarantined", uniqueKey: "fetch:x", finishedAt: now - 10)
+            try insertJob(db, kind: "fetch", state: "queued", uniqueKey: "fetch:x")
+            try insertQuarantine(db, kind: "job", key: "fetch #2", jobID: stuck)
+            // Nor can an entry of a disabled source, or of one gone from the config: the daemon
+            // would never run what the retry queued.
+            try insertQuarantine(db, source: "web", key: "w.txt")
+            try insertQuarantine(db, source: "old", key: "o.txt")
         }
         let result = try world.inlet(["quarantine", "retry", "--all", "-c", "inlet.yaml"])
         #expect(result.status == 1)
-        #expect(result.stdout.contains("quarantine entry 1 (web job sync #1): job 1 queued again with fresh attempts"))
-        #expect(result.stdout.contains("quarantine entry 2 (web job sync #1 again): removed with the retry of job 1"))
+        #expect(result.stdout.contains("quarantine entry 1 (files job sync #1): job 1 queued again with fresh attempts"))
+        #expect(result.stdout.contains("quarantine entry 2 (files job sync #1 again): removed with the retry of job 1"))
         #expect(result.stdout.contains("quarantine entry 3 (files item a.txt): sync of 'files' queued as job"))
-        #expect(result.stderr.contains("error: quarantine entry 4 (old job sync #2): job 3 with the same unique key 'sync:old' is already queued"))
-        #expect(result.stdout.contains("3 of 4 entries retried, 1 failed"))
+        #expect(result.stderr.contains("error: quarantine entry 4 (files job fetch #2): job 3 with the same unique key 'fetch:x' is already queued"))
+        #expect(result.stderr.contains("error: quarantine entry 5 (web item w.txt): source 'web' is disabled (enabled: false, in the source at inlet.yaml:"))
+        #expect(result.stderr.contains("error: quarantine entry 6 (old item o.txt): source 'old' is no longer in the config (inlet.yaml)"))
+        #expect(result.stdout.contains("3 of 6 entries retried, 3 failed"))
         #expect(try row(world, "SELECT state FROM jobs WHERE id = 1")?["state"] as String? == "queued")
-        #expect(try world.database().read { db in try Int64.fetchAll(db, sql: "SELECT id FROM quarantine") } == [4])
+        #expect(try world.database().read { db in try Int64.fetchAll(db, sql: "SELECT id FROM quarantine ORDER BY id") } == [4, 5, 6])
+        #expect(try count(world, "SELECT count(*) FROM jobs WHERE source IN ('web', 'old')") == 0)
 
         _ = try writable(world).write { db in try insertQuarantine(db, key: "b.txt") }
         let json = try array(try world.inlet(["quarantine", "retry", "--all", "-c", "inlet.yaml", "--json"]))
-        #expect(json.map { $0["id"] as? Int } == [4, 5])
-        #expect(json.map { $0["result"] as? String } == ["failed", "sync_coalesced"])
+        #expect(json.map { $0["id"] as? Int } == [4, 5, 6, 7])
+        #expect(json.map { $0["result"] as? String } == ["failed", "failed", "failed", "sync_coalesced"])
         #expect((json[0]["error"] as? String)?.contains("already queued") == true)
+
+        // One entry at a time, the same refusal.
+        let one = try world.inlet(["quarantine", "retry", "5", "-c", "inlet.yaml"])
+        #expect(one.status == 1)
+        #expect(one.stderr.contains("source 'web' is disabled"), "\(one.stderr)")
 
         #expect(try world.inlet(["quarantine", "retry", "-c", "inlet.yaml"]).status == 2)
         #expect(try world.inlet(["quarantine", "retry", "4", "--all", "-c", "inlet.yaml"]).status == 2)

@@ -163,13 +163,15 @@ package enum EnqueueOutcome: Sendable, Equatable {
 /// An error of the queue.
 package struct JobQueueError: Error, CustomStringConvertible, Sendable {
     package struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String { case leaseLost, notFound, invalidState, full }
+        private enum Base: String { case leaseLost, notFound, invalidState, full, sourceUnavailable }
         private let base: Base
         private init(_ base: Base) { self.base = base }
         package static let leaseLost = Code(.leaseLost)
         package static let notFound = Code(.notFound)
         package static let invalidState = Code(.invalidState)
         package static let full = Code(.full)
+        /// The job's source is gone from the config, or disabled: no worker would lease it.
+        package static let sourceUnavailable = Code(.sourceUnavailable)
         package var description: String { base.rawValue }
     }
 

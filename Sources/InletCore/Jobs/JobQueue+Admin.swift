@@ -67,3 +67,19 @@ extension JobQueue {
         }
     }
 }
+
+extension InletConfig {
+    /// The source that would run a job queued for `name` now: the daemon leases no job of a
+    /// source gone from the config or disabled, so a retry or sync queued for one waits for good.
+    /// - Throws: ``JobQueueError`` `sourceUnavailable`, saying which.
+    package func runnableSource(named name: String) throws -> SourceConfig {
+        guard let source = source(named: name) else {
+            throw JobQueueError(.sourceUnavailable, "source '\(name)' is no longer in the config (\(file)): its jobs would not run")
+        }
+        guard source.isEnabled else {
+            throw JobQueueError(
+                .sourceUnavailable, "source '\(name)' is disabled (enabled: false, in the source at \(source.location)): its jobs would not run")
+        }
+        return source
+    }
+}

@@ -66,10 +66,15 @@ package struct AdminAPI: Sendable {
             }
             full = parsed
         }
-        guard let source = config.config.source(named: name) else {
+        guard config.config.source(named: name) != nil else {
             throw APIError(.notFound, code: "not_found", "no source '\(name)' in the config")
         }
-        guard source.isEnabled else { throw Self.sourceDisabled(name) }
+        let source: SourceConfig
+        do {
+            source = try config.config.runnableSource(named: name)
+        } catch let error as JobQueueError {
+            throw Self.apiError(error)
+        }
         let outcome = try queue.enqueue(
             JobRequest(source: name, args: full ? #"{"full":true}"# : "{}", priority: JobPriority.manual,
                        uniqueKey: JobRequest.syncKey(source: name), maxAttempts: source.retry.maxAttempts))
@@ -105,12 +110,7 @@ package struct AdminAPI: Sendable {
         do {
             guard let entry = try quarantine.entry(id: id) else { throw JobQueueError(.notFound, "no quarantine entry \(id)") }
             // Retried for a source that cannot run it, the job would wait in the queue for good.
-            guard let source = config.config.source(named: entry.source) else {
-                throw APIError(
-                    .conflict, code: "source_unavailable",
-                    "quarantine entry \(id) belongs to source '\(entry.source)', which is no longer in the config: drop it instead")
-            }
-            guard source.isEnabled else { throw Self.sourceDisabled(source.name) }
+            let source = try config.config.runnableSource(named: entry.source)
             let outcome = try quarantine.retry(id: id, maxAttempts: source.retry.maxAttempts)
             wakeup?.signal()
             switch outcome {
@@ -147,10 +147,6 @@ package struct AdminAPI: Sendable {
         }
     }
 
-    static func sourceDisabled(_ name: String) -> APIError {
-        APIError(.conflict, code: "source_unavailable", "source '\(name)' is disabled (enabled: false): its jobs would not run")
-    }
-
     func id(_ context: some RequestContext) throws -> Int64 {
         let text = context.parameters.get("id") ?? ""
         guard let id = Int64(text) else { throw APIError(.badRequest, code: "bad_request", "'\(text)' is not an id") }
@@ -161,6 +157,7 @@ package struct AdminAPI: Sendable {
         switch error.code {
         case .notFound: APIError(.notFound, code: "not_found", error.message)
         case .invalidState: APIError(.conflict, code: "invalid_state", error.message)
+        case .sourceUnavailable: APIError(.conflict, code: "source_unavailable", error.message)
         case .full:
             APIError(.tooManyRequests, code: "queue_full", error.message, headers: [.retryAfter: "\(WebhookReceiver.retryAfterSeconds)"])
         default: APIError(.internalServerError, code: "internal", error.message)
