@@ -136,6 +136,20 @@ struct EngineTests {
         #expect(try engine.job(id).lastError?.hasPrefix("out of attempts (3/3)") == true)
     }
 
+    @Test func aJobIsBoundByTheMaxAttemptsItWasQueuedWithNotTheSourcesCurrentOne() async throws {
+        // The source now says 10 (a reloaded config); the job was queued when it said 2, which
+        // is what `inlet jobs show` prints and what a rescue after a crash goes by.
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "hopeless", config: #"{ records: [], fail_after: 0 }"#,
+            settings: "retry: { max_attempts: 10, backoff: 1ms, max_backoff: 2ms }"))
+        engine.start()
+        let id = try engine.enqueue("hopeless", maxAttempts: 2)
+        try await engine.waitUntil("the job is quarantined") { try engine.job(id).state == .quarantined }
+        await engine.stop()
+        #expect(try engine.outcomes(id) == ["retry", "retry"])
+        #expect(try engine.job(id).lastError?.hasPrefix("out of attempts (2/2)") == true)
+    }
+
     @Test func rateLimitWaitsExactlyItsRetryAfterWithoutCountingTheAttempt() async throws {
         let engine = try EngineHarness(sources: EngineHarness.echoSource(
             "limited", config: #"{ records: [], fail_after: 0, fail_status: rate_limited }"#))

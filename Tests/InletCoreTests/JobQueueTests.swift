@@ -162,6 +162,17 @@ struct JobQueueTests {
         let entries = try quarantine.list()
         #expect(entries.map(\.jobID) == [1])
         #expect(entries.first?.kind == "job")
+        // Each cut-short attempt has its audit row, and the source's last outcome says so.
+        let attempts = try AuditLog(database: database).entries(jobID: 1)
+        #expect(attempts.map(\.outcome) == ["interrupted", "interrupted"])
+        #expect(attempts.map(\.attempt) == [1, 2])
+        #expect(attempts.map(\.durationMilliseconds) == [1000, 1000])
+        #expect(attempts.last?.error?.contains("ended without an answer") == true)
+        let status = try database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT last_outcome, last_sync_at FROM source_status WHERE source = 'a'")
+        }
+        #expect(status?["last_outcome"] as String? == "interrupted")
+        #expect(status?["last_sync_at"] as Double? == start.addingTimeInterval(101).timeIntervalSince1970)
 
         // Round trip: a retried quarantined job starts with fresh attempts and leaves the quarantine.
         #expect(try quarantine.retry(id: entries[0].id, now: start.addingTimeInterval(500)) == .jobRequeued(1))

@@ -6,11 +6,15 @@ extension JobQueue {
     package struct RescueReport: Sendable, Equatable {
         package var requeued: [Int64] = []
         package var quarantined: [Int64] = []
+        /// The audit row written for each cut-short attempt (outcome `interrupted`).
+        package var attempts: [AuditLog.Entry] = []
     }
 
     /// Returns running jobs whose lease expired — or, with `notOwnedBy`, every running job of
     /// another (dead) daemon — to the queue. A job that used its last attempt goes to quarantine:
     /// an attempt cut short by a crash counts, so a poison job cannot crash-loop the daemon.
+    /// Each cut-short attempt gets its audit row (outcome `interrupted`) and, for a sync or
+    /// webhook job, its source's last outcome, as a finished attempt does.
     package func rescue(now: Date, notOwnedBy owner: String? = nil) throws -> RescueReport {
         try database.pool.write { db in
             let rows: [Row]
@@ -22,17 +26,27 @@ extension JobQueue {
             var report = RescueReport()
             for row in rows {
                 let lease = Lease(jobID: row["id"], leaseID: row["lease_id"] ?? 0, attempt: row["attempts"])
-                if lease.attempt >= row["max_attempts"] as Int {
+                let maxAttempts: Int = row["max_attempts"]
+                let cutShort = "attempt \(lease.attempt) ended without an answer (daemon stopped or crashed, or lease expired)"
+                if lease.attempt >= maxAttempts {
                     try markQuarantined(
                         jobID: lease.jobID, leaseID: row["lease_id"],
-                        error: "out of attempts (\(lease.attempt)/\(row["max_attempts"] as Int)): the attempt ended without an answer (daemon stopped or crashed, or lease expired)",
+                        error: "out of attempts (\(lease.attempt)/\(maxAttempts)): the attempt ended without an answer (daemon stopped or crashed, or lease expired)",
                         now: now, in: db)
                     report.quarantined.append(lease.jobID)
                 } else {
-                    try markRetry(lease, runAt: now, error: "attempt \(lease.attempt) ended without an answer (daemon stopped or crashed, or lease expired)",
-                                  countsAsAttempt: true, now: now, in: db)
+                    try markRetry(lease, runAt: now, error: cutShort, countsAsAttempt: true, now: now, in: db)
                     report.requeued.append(lease.jobID)
                 }
+                let started = (row["started_at"] as Double?) ?? now.timeIntervalSince1970
+                let entry = AuditLog.Entry(
+                    jobID: lease.jobID, source: row["source"], kind: row["kind"], attempt: lease.attempt, outcome: "interrupted",
+                    durationMilliseconds: max(0, Int((now.timeIntervalSince1970 - started) * 1000)), error: cutShort, finishedAt: now)
+                try AuditLog.append(entry, in: db)
+                if entry.kind == "sync" || entry.kind == "webhook" {
+                    try SourceStatusRecorder.recordSync(source: entry.source, outcome: entry.outcome, error: cutShort, at: now, in: db)
+                }
+                report.attempts.append(entry)
             }
             return report
         }
@@ -40,11 +54,13 @@ extension JobQueue {
 
     /// Running jobs of another daemon, or whose lease expired (the partial index `jobs_running`).
     static let rescueForeignSQL = """
-        SELECT id, lease_id, attempts, max_attempts FROM jobs
+        SELECT id, lease_id, attempts, max_attempts, source, kind, started_at FROM jobs
         WHERE state = 'running' AND (lease_expires_at < ? OR lease_owner IS NOT ?)
         """
     /// Running jobs whose lease expired (the partial index `jobs_running`).
-    static let rescueExpiredSQL = "SELECT id, lease_id, attempts, max_attempts FROM jobs WHERE state = 'running' AND lease_expires_at < ?"
+    static let rescueExpiredSQL = """
+        SELECT id, lease_id, attempts, max_attempts, source, kind, started_at FROM jobs WHERE state = 'running' AND lease_expires_at < ?
+        """
     /// Finished jobs old enough to prune (the partial index `jobs_done`: its condition, word for word).
     static let pruneSQL = "SELECT id FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < ? LIMIT ?"
 

@@ -11,6 +11,15 @@ package enum InletMetrics {
             .recordNanoseconds(Int64(duration.seconds * 1e9))
     }
 
+    /// Attempts a rescue found cut short (the daemon died, or a lease expired): counted in
+    /// `inlet_jobs_total` with outcome `interrupted`, and their time until the rescue.
+    package static func attemptsInterrupted(_ attempts: [AuditLog.Entry]) {
+        for attempt in attempts {
+            jobFinished(source: attempt.source, kind: attempt.kind, outcome: attempt.outcome,
+                        duration: .milliseconds(attempt.durationMilliseconds))
+        }
+    }
+
     /// Requests merged into a queued job: `inlet_jobs_coalesced_total{source}`.
     package static func coalesced(source: String) {
         Counter(label: "inlet_jobs_coalesced_total", dimensions: [("source", source)]).increment()

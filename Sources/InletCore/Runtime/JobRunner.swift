@@ -87,6 +87,10 @@ package struct JobRunner: Sendable {
         callLogger[metadataKey: "source"] = "\(job.source)"
         callLogger[metadataKey: "job"] = "\(job.id)"
         let policy = RetryPolicy(source.retry)
+        // This job's attempts are bounded by the max_attempts its row was queued with (what
+        // `inlet jobs show` prints and a rescue after a crash goes by), not by a reloaded config.
+        var jobPolicy = policy
+        jobPolicy.maxAttempts = job.maxAttempts
         let queue = self.queue
         let committer = self.committer
         let clock = self.clock
@@ -195,7 +199,7 @@ package struct JobRunner: Sendable {
 
         var report = Report(job: job, outcome: outcome, stuck: stuck)
         var random = SystemRandomNumberGenerator()
-        let decision = policy.decision(for: outcome, attempt: job.attempts, random: &random)
+        let decision = jobPolicy.decision(for: outcome, attempt: job.attempts, random: &random)
         report.decision = decision
         // What the call staged since its last checkpoint: committed only on success.
         let staged = call.takeStaged()
@@ -242,7 +246,7 @@ package struct JobRunner: Sendable {
             callLogger.error("commit failed: \(error)")
             let failure = JobOutcome.retry(message: "commit failed: \(error)")
             report.outcome = failure
-            let fallback = policy.decision(for: failure, attempt: job.attempts, random: &random)
+            let fallback = jobPolicy.decision(for: failure, attempt: job.attempts, random: &random)
             report.decision = fallback
             do {
                 try write(queue.database) { db in

@@ -33,6 +33,7 @@ package struct QueueMaintenance: Service {
             ticks += 1
             do {
                 let report = try queue.rescue(now: clock.now)
+                InletMetrics.attemptsInterrupted(report.attempts)
                 if !report.requeued.isEmpty || !report.quarantined.isEmpty {
                     logger.warning("expired leases: \(report.requeued.count) job(s) requeued, \(report.quarantined.count) quarantined")
                 }

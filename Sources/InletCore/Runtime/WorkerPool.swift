@@ -59,6 +59,7 @@ package final class WorkerPool: Service {
     package func run() async throws {
         // Jobs a previous daemon held when it died run again now (their attempt counted).
         let rescued = try queue.rescue(now: clock.now, notOwnedBy: owner)
+        InletMetrics.attemptsInterrupted(rescued.attempts)
         if !rescued.requeued.isEmpty || !rescued.quarantined.isEmpty {
             logger.notice("recovered jobs of a previous run: \(rescued.requeued.count) requeued, \(rescued.quarantined.count) quarantined (out of attempts)")
         }
