@@ -66,7 +66,9 @@ struct RunCommand: AsyncParsableCommand {
         let pool = WorkerPool(
             orchestrator: orchestrator, queue: queue, runner: runner, wakeup: wakeup, workers: config.workers, owner: owner,
             shutdownGrace: config.shutdownGrace, clock: clock, logger: logger)
-        let scheduler = SchedulerService(config: config, queue: queue, database: database, clock: clock, logger: logger)
+        let scheduler = SchedulerService(
+            config: config, unrunnable: Set(configured.problems.map(\.source)), queue: queue, database: database, clock: clock,
+            logger: logger)
         let maintenance = QueueMaintenance(queue: queue, retention: config.queue.retention, clock: clock, logger: logger)
         let live = LiveConfig(config)
         let surface = HTTPSurface(

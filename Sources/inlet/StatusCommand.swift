@@ -9,13 +9,15 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "Show each source's state, last and next sync, circuit breaker, queue and quarantine.",
         discussion: """
             Sources the database knows that the config no longer names are listed last, marked \
-            "(not in config)". Works beside a running daemon; exits 0 even when there is no database yet.
+            "(not in config)", without a next run. A source the daemon cannot run (its plugin did not \
+            load, or refuses its config block) shows as disabled by the daemon, with the reason. Works \
+            beside a running daemon; exits 0 even when there is no database yet.
             """
     )
 
     @OptionGroup var options: ConfigOptions
 
-    @Flag(help: "Print one JSON object: {\"sources\": [...], \"queue\": {...}}.")
+    @Flag(help: "Print one JSON object: {\"database\": {...}, \"sources\": [...], \"queue\": {...}}.")
     var json = false
 
     func run() async throws {

@@ -71,7 +71,11 @@ struct StatusReport {
             source.schedule = configured?.schedule?.description
             if let status = statuses[name] {
                 source.disabledReason = status.disabledReason
-                source.nextRunAt = status.nextRunAt
+                // The stored next run of a source the daemon no longer schedules (gone from the
+                // config, disabled, without a schedule) is not one.
+                if let configured, configured.isEnabled, configured.schedule != nil {
+                    source.nextRunAt = status.nextRunAt
+                }
                 source.breakerState = status.breakerState
                 source.breakerOpenUntil = status.openUntil
                 source.consecutiveFailures = status.consecutiveFailures

@@ -219,6 +219,43 @@ struct DaemonTests {
         #expect(priority == 3)
     }
 
+    @Test func aSourceWhosePluginDidNotLoadIsNotScheduledAndStatusSaysWhy() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            listen: 127.0.0.1:0
+            sources:
+              - name: healthy
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                schedule: every 5m
+                config: { records: [{ key: "h", content: "x" }] }
+              - name: broken
+                connector: no-such-connector
+                schedule: every 5m
+                config: {}
+            """)
+        let daemon = try start(world)
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        try waitUntil("the healthy source's scheduled sync succeeds") {
+            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'healthy'") == 1 }
+        }
+        try read(world) { db in
+            // No sync is queued for it (no worker would ever lease one), and no next run promised.
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE source = 'broken'") == 0)
+            let status = try Row.fetchOne(db, sql: "SELECT disabled_reason, next_run_at FROM source_status WHERE source = 'broken'")
+            #expect((status?["disabled_reason"] as String?)?.hasPrefix("cannot run: inlet.yaml:") == true, "\(String(describing: status))")
+            #expect(status?["next_run_at"] as Double? == nil)
+        }
+        let report = try world.inlet(["status", "-c", "inlet.yaml"])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("broken: disabled by the daemon: cannot run: inlet.yaml:"), "\(report.stdout)")
+        #expect(report.stdout.contains("no-such-connector"), "\(report.stdout)")
+    }
+
     @Test func aDisabledSourceIsNotHandedToTheDaemonWhichWouldNeverRunIt() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", """

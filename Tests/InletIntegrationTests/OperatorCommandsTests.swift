@@ -453,6 +453,9 @@ struct OperatorCommandsTests {
                     VALUES ('files', 'open', 5, ?, '3 stuck plugin calls', ?, 'failed', 'HTTP 503 from upstream', ?, ?)
                     """,
                 arguments: [now + 40, now - 90, now + 300, now])
+            // A source gone from the config keeps the next run the daemon had planned for it.
+            try db.execute(
+                sql: "INSERT INTO source_status (source, next_run_at, updated_at) VALUES ('gone', ?, ?)", arguments: [now + 300, now])
             // No status row for `web`: its last sync comes from its newest audit row.
             try insertAudit(db, jobID: 50, source: "web", attempt: 1, outcome: "failed", error: "old", finishedAt: now - 7200)
             try insertAudit(db, jobID: 51, source: "web", attempt: 1, outcome: "succeeded", finishedAt: now - 3600)
@@ -493,6 +496,7 @@ struct OperatorCommandsTests {
         #expect(gone["enabled"] is NSNull)
         #expect(gone["queue_depth"] as? Int == 1)
         #expect(gone["quarantined"] as? Int == 1)
+        #expect(gone["next_run_at"] is NSNull)  // no run will come
 
         let queue = try #require(json["queue"] as? [String: Any])
         #expect(queue["size"] as? Int == 4)

@@ -51,7 +51,11 @@ package actor Orchestrator {
         self.logger = logger
         self.wakeup = wakeup
         for source in configured.config.sources {
-            self.sources[source.name] = Self.runtime(for: source, in: configured, status: status, logger: logger)
+            let runtime = Self.runtime(for: source, in: configured, status: status, logger: logger)
+            self.sources[source.name] = runtime
+            // What `inlet status` shows is this daemon's view: a plugin that did not load, and
+            // no watchdog verdict of an earlier run (a restart lifts it).
+            Self.persistHealth(source.name, runtime, status: status, now: clock.now, logger: logger)
         }
     }
 
@@ -263,10 +267,18 @@ package actor Orchestrator {
     }
 
     private func persistHealth(_ name: String, _ runtime: SourceRuntime) {
+        Self.persistHealth(name, runtime, status: status, now: clock.now, logger: logger)
+    }
+
+    /// Records a source's breaker, stuck calls and why it does not run: the watchdog's verdict,
+    /// or the load error (no plugin, a config block its schema refuses).
+    private static func persistHealth(
+        _ name: String, _ runtime: SourceRuntime, status: SourceStatusRecorder, now: Date, logger: Logger
+    ) {
         do {
             try status.recordHealth(
-                source: name, breaker: runtime.breaker, stuckCalls: runtime.stuckCalls, disabledReason: runtime.disabledReason,
-                now: clock.now)
+                source: name, breaker: runtime.breaker, stuckCalls: runtime.stuckCalls,
+                disabledReason: runtime.disabledReason ?? runtime.loadError.map { "cannot run: \($0)" }, now: now)
         } catch {
             logger.warning("cannot record the status of '\(name)': \(error)")
         }
@@ -307,6 +319,9 @@ package actor Orchestrator {
             } else {
                 toDestroy.append(instance)
             }
+        }
+        for (name, runtime) in next where runtime.loadError != old[name]?.loadError || runtime.disabledReason != old[name]?.disabledReason {
+            persistHealth(name, runtime)
         }
         sources = next
         config = configured.config

@@ -16,26 +16,37 @@ package final class SchedulerService: Service {
     private let schedules: Mutex<[String: (schedule: SourceSchedule, maxAttempts: Int)]>
     /// Next fire per source.
     private let nextFires = Mutex<[String: Date]>([:])
+    /// Sources whose stored next run no longer holds (left the schedule, or cannot run): cleared
+    /// at the next planning, so `inlet status` does not promise a run that will not come.
+    private let unplanned = Mutex<Set<String>>([])
 
-    package init(config: InletConfig, queue: JobQueue, database: InletDatabase, clock: any ScheduleClock, logger: Logger) {
+    /// - Parameter unrunnable: sources the daemon cannot run (their plugin did not load, or
+    ///   refuses their config block): not scheduled, as no worker would lease their syncs.
+    package init(
+        config: InletConfig, unrunnable: Set<String> = [], queue: JobQueue, database: InletDatabase, clock: any ScheduleClock,
+        logger: Logger
+    ) {
         self.queue = queue
         self.status = SourceStatusRecorder(database: database)
         self.clock = clock
         self.logger = logger
-        self.schedules = Mutex(Self.schedules(of: config))
+        self.schedules = Mutex(Self.schedules(of: config, unrunnable: unrunnable))
+        unplanned.withLock { $0 = unrunnable }
     }
 
-    private static func schedules(of config: InletConfig) -> [String: (schedule: SourceSchedule, maxAttempts: Int)] {
+    private static func schedules(
+        of config: InletConfig, unrunnable: Set<String>
+    ) -> [String: (schedule: SourceSchedule, maxAttempts: Int)] {
         var out: [String: (SourceSchedule, Int)] = [:]
-        for source in config.sources where source.isEnabled {
+        for source in config.sources where source.isEnabled && !unrunnable.contains(source.name) {
             if let schedule = source.schedule { out[source.name] = (schedule, source.retry.maxAttempts) }
         }
         return out
     }
 
     /// Takes the schedules of a new config; sources whose schedule changed are planned afresh.
-    package func reload(_ config: InletConfig) {
-        let fresh = Self.schedules(of: config)
+    package func reload(_ config: InletConfig, unrunnable: Set<String> = []) {
+        let fresh = Self.schedules(of: config, unrunnable: unrunnable)
         let old = schedules.withLock { current in
             defer { current = fresh }
             return current
@@ -45,6 +56,7 @@ package final class SchedulerService: Service {
                 next[name] = nil
             }
         }
+        unplanned.withLock { $0.formUnion(old.keys.filter { fresh[$0] == nil }) }
         wakeup.signal()
     }
 
@@ -67,6 +79,9 @@ package final class SchedulerService: Service {
     /// Plans the first fire of sources that have none yet (at start, after a reload).
     private func plan() -> [String: Date] {
         let current = schedules.withLock { $0 }
+        for name in unplanned.withLock({ taken in defer { taken = [] }; return taken }) where current[name] == nil {
+            try? status.recordSchedule(source: name, firedAt: nil, nextRun: nil, now: clock.now)
+        }
         let missing = nextFires.withLock { next in current.keys.filter { next[$0] == nil } }
         if !missing.isEmpty {
             let lastFires = (try? status.lastScheduled()) ?? [:]
