@@ -363,6 +363,8 @@ struct EngineTests {
             #expect(job.state == .queued, "job \(id)")
             #expect(job.attempts == 0, "job \(id)")
         }
+        // A call cut short by the shutdown says nothing of the source's health.
+        #expect(try single.status("busy", "consecutive_failures") == "0")
     }
 
     @Test func oneWorkerRunsJobsOfSeveralSourcesBackToBackEachOnce() async throws {

@@ -56,6 +56,24 @@ struct SwiftPluginRoundTripTests {
         await connector.destroy()
     }
 
+    @Test func anInstanceIsNotDestroyedWhileACallStillRunsInIt() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try InletDatabase(path: directory.file("inlet.db"))
+        let connector = try await instance(config: #"{"hang": "until_cancelled"}"#, database: database, directory: directory)
+        let call = PluginCall(source: "echo", mode: .job(commit: nil), logger: logger)
+        let (results, continuation) = AsyncStream.makeStream(of: ConnectorInstance.CallResult.self)
+        connector.startSync(kind: "sync", args: "{}", call: call) { continuation.yield($0) }
+        #expect(connector.callsRunning == 1)
+        // A call the host gave up on (watchdog, shutdown) may still run: destroy leaves it be.
+        #expect(await connector.destroy() == false)
+        call.cancel()
+        var iterator = results.makeAsyncIterator()
+        #expect(await iterator.next()?.status == .retry)
+        #expect(connector.callsRunning == 0)
+        #expect(await connector.destroy() == true)
+        #expect(await connector.destroy() == false)  // once only
+    }
+
     @Test func failedSyncLeavesNothingBehind() async throws {
         let directory = try TemporaryDirectory()
         let database = try InletDatabase(path: directory.file("inlet.db"))

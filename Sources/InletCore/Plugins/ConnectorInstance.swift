@@ -13,6 +13,9 @@ package final class ConnectorInstance: Sendable {
     private let handle: InstanceHandle
     /// Serialises calls of a non-reentrant instance (held on the plugin thread, never on the pool).
     private let callLock = Mutex(())
+    /// Calls submitted and not yet returned from the plugin (abandoned ones included), and
+    /// whether `destroy` ran: the ABI forbids `destroy` while a call runs, and twice.
+    private let lifecycle = Mutex((callsRunning: 0, destroyed: false))
 
     /// The result of one call.
     package struct CallResult: Sendable {
@@ -102,12 +105,26 @@ package final class ConnectorInstance: Sendable {
         return await invoke(call) { table, instance, handle in table.health!(instance, handle) }
     }
 
-    /// Frees the instance. No call may run now or later.
-    package func destroy() async {
+    /// Frees the instance; no call may start later. While a call still runs in it (one the
+    /// watchdog or a shutdown abandoned) the instance is left alive instead, for good: freeing
+    /// it would pull memory from under that call. The process's exit reclaims it.
+    /// - Returns: whether the plugin's `destroy` ran now.
+    @discardableResult
+    package func destroy() async -> Bool {
+        let destroys = lifecycle.withLock { state in
+            guard state.callsRunning == 0, !state.destroyed else { return false }
+            state.destroyed = true
+            return true
+        }
+        guard destroys else { return false }
         let table = plugin.table
         let handle = self.handle
         await PluginThread.run(name: "inlet-destroy-\(source)") { table.table.destroy(handle.pointer) }
+        return true
     }
+
+    /// Calls started and not yet returned from the plugin.
+    package var callsRunning: Int { lifecycle.withLock { $0.callsRunning } }
 
     private func invoke(
         _ call: PluginCall,
@@ -129,9 +146,11 @@ package final class ConnectorInstance: Sendable {
         let handle = self.handle
         let reentrant = plugin.capabilities.contains(.reentrant)
         let name = plugin.name
+        lifecycle.withLock { $0.callsRunning += 1 }
         PluginThread.pool.submit { [self] in
             let run = { PluginStatus(rawValue: body(table.table, handle.pointer, HostServices.handle(for: call))) }
             let status = reentrant ? run() : self.callLock.withLock { _ in run() }
+            self.lifecycle.withLock { $0.callsRunning -= 1 }
             let reported = call.reportedError
             var result = CallResult(status: status, message: reported?.message)
             if status == .rateLimited {

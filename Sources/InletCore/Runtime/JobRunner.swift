@@ -42,11 +42,14 @@ package struct JobRunner: Sendable {
         package var stuck = false
         /// The lease moved on (cancelled, rescued): nothing was committed.
         package var leaseLost = false
+        /// The daemon shut down past its grace while the call ran: the job was given back and
+        /// the call may still be running inside the instance (which must not be destroyed).
+        package var releasedAtShutdown = false
 
         /// What the circuit breaker learns: true/false, or nil when the run says nothing about
-        /// the source's health (a rate limit, a lost lease).
+        /// the source's health (a rate limit, a lost lease, a shutdown).
         package var breakerSuccess: Bool? {
-            if leaseLost { return nil }
+            if leaseLost || releasedAtShutdown { return nil }
             switch outcome {
             case .succeeded: return true
             case .rateLimited: return nil
@@ -168,6 +171,7 @@ package struct JobRunner: Sendable {
             // the job back to the queue without counting the attempt (it was not the job's fault).
             call.cancel()
             var report = Report(job: job, outcome: .retry(message: "daemon shut down before the job finished"))
+            report.releasedAtShutdown = true
             do {
                 try write(queue.database) { db in
                     try queue.verify(lease, in: db)

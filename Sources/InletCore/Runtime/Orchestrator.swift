@@ -194,12 +194,14 @@ package actor Orchestrator {
         // What the job's HTTP requests met upstream counts first: a burst of 5xx may have opened
         // the breaker, and then the job's own outcome no longer moves it.
         absorbUpstreamReports(now: now)
+        // A call abandoned by the watchdog or at shutdown may still run inside its instance.
+        let callMayRun = report.stuck || report.releasedAtShutdown
         var toDestroy: ConnectorInstance?
         if let instance {
             let id = ObjectIdentifier(instance)
             if var entry = retiring[id] {
                 entry.running -= 1
-                if entry.running <= 0 && !report.stuck {
+                if entry.running <= 0 && !callMayRun {
                     retiring[id] = nil
                     toDestroy = entry.instance
                 } else {
@@ -220,12 +222,15 @@ package actor Orchestrator {
             } else {
                 runtime.breaker.releaseProbe()
             }
-            if report.stuck {
+            if callMayRun {
                 // The abandoned call may still be running inside the instance: it is never
-                // destroyed (that would free memory the call uses); later jobs get a fresh one.
-                runtime.stuckCalls += 1
+                // destroyed (that would free memory the call uses, and the ABI forbids destroy
+                // during a call); later jobs get a fresh one, and shutdown leaves it be.
                 if let instance, runtime.instance === instance { runtime.instance = nil }
                 if let instance { retiring[ObjectIdentifier(instance)] = nil }
+            }
+            if report.stuck {
+                runtime.stuckCalls += 1
                 InletMetrics.stuckCalls(source: name, count: runtime.stuckCalls)
                 if runtime.stuckCalls >= config.watchdog.maxStuckCalls {
                     runtime.disabledReason =
