@@ -36,6 +36,11 @@ struct DaemonTests {
         throw TestFailure("timed out waiting for: \(what)")
     }
 
+    /// Waits until the daemon holds data_dir: it opens the database after taking the lock.
+    func waitForTheLock(_ world: InletWorld) throws {
+        try waitUntil("the daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
+    }
+
     func read<T>(_ world: InletWorld, _ body: (Database) throws -> T) throws -> T {
         try world.database().read(body)
     }
@@ -56,7 +61,7 @@ struct DaemonTests {
             """)
         // The job is queued through the running daemon (a foreground sync hands it over).
         var daemon = try start(world)
-        try waitUntil("the daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
+        try waitForTheLock(world)
         let handOver = try world.inlet(["sync", "seq", "-c", "inlet.yaml"])
         #expect(handOver.status == 0, "\(handOver.stderr)")
         var generator = SystemRandomNumberGenerator()
@@ -185,7 +190,7 @@ struct DaemonTests {
             first.terminate()
             first.waitUntilExit()
         }
-        try waitUntil("the first daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
+        try waitForTheLock(world)
         let second = try world.inlet(["run", "--config", "inlet.yaml"])
         #expect(second.status == 1)
         #expect(second.stderr.contains("`inlet run` (pid \(first.processIdentifier)) is using"), "\(second.stderr)")
@@ -206,7 +211,7 @@ struct DaemonTests {
             daemon.terminate()
             daemon.waitUntilExit()
         }
-        try waitUntil("the daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
+        try waitForTheLock(world)
         let result = try world.inlet(["sync", "manual", "-c", "inlet.yaml", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
@@ -273,7 +278,7 @@ struct DaemonTests {
             daemon.terminate()
             daemon.waitUntilExit()
         }
-        try waitUntil("the daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
+        try waitForTheLock(world)
         let result = try world.inlet(["sync", "resting", "-c", "inlet.yaml"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("source 'resting' is disabled (enabled: false, in the source at inlet.yaml:4:"), "\(result.stderr)")
