@@ -47,7 +47,7 @@ struct InletBench {
             return handler
         }
         // Every job and delivery counts itself in a Prometheus registry, as in `inlet run`.
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()))
+        MetricsSystem.bootstrap(PrometheusMetricsFactory.inlet(registry: PrometheusCollectorRegistry()))
         if only == nil || only == "folder" { try await FolderBenchmark(pluginFolder: pluginFolder, files: files).run() }
         if only == nil || only == "queue" { try await QueueBenchmark(jobs: jobs).run() }
         if only == nil || only == "git" { try await GitBenchmark(pluginFolder: pluginFolder, repository: repository).run() }

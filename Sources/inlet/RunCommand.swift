@@ -48,7 +48,7 @@ struct RunCommand: AsyncParsableCommand {
         defer { checkpointer.stop() }
         // Every metric goes to one Prometheus registry, which GET /metrics renders.
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(PrometheusMetricsFactory.inlet(registry: registry))
         let configured = ConfiguredSources(config: config)
         for failure in configured.catalog.failures { logger.warning("\(failure)") }
         for problem in configured.problems { logger.error("\(problem)") }

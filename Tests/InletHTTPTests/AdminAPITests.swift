@@ -31,6 +31,20 @@ struct AdminAPITests {
         #expect(try harness.count("jobs") == 0)
     }
 
+    @Test func theBearerSchemeIsMatchedInAnyCase() async throws {
+        let harness = try HTTPHarness()
+        try await harness.application.test(.router) { client in
+            for header in ["bearer t0ken", "BEARER  t0ken", "Bearer t0ken"] {
+                let response = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: header])
+                #expect(response.status == .ok, "\(header)")
+            }
+            for header in ["Bearer", "Bearer ", "Bearert0ken", "Bearer T0KEN", "Basic t0ken"] {
+                let response = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: header])
+                #expect(response.status == .unauthorized, "\(header)")
+            }
+        }
+    }
+
     @Test func disabledWithoutAToken() async throws {
         let harness = try HTTPHarness(yaml: HTTPHarness.yaml(admin: nil))
         try await harness.application.test(.router) { client in

@@ -27,7 +27,7 @@ final class TemporaryDirectory: Sendable {
 enum TestMetrics {
     static let registry: PrometheusCollectorRegistry = {
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(PrometheusMetricsFactory.inlet(registry: registry))
         return registry
     }()
 }

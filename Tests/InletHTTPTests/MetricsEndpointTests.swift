@@ -42,6 +42,10 @@ struct MetricsEndpointTests {
                 #expect(metrics.value("inlet_job_duration_seconds_count", ["source": source, "kind": "sync"]) == 1)
                 #expect(metrics.value("inlet_job_duration_seconds_sum", ["source": source, "kind": "sync"]) == 1.5)
                 #expect(metrics.value("inlet_job_duration_seconds_bucket", ["source": source, "kind": "sync", "le": "+Inf"]) == 1)
+                // Buckets up to an hour: a sync of minutes is not lost in +Inf.
+                #expect(metrics.value("inlet_job_duration_seconds_bucket", ["source": source, "kind": "sync", "le": "1.0"]) == 0)
+                #expect(metrics.value("inlet_job_duration_seconds_bucket", ["source": source, "kind": "sync", "le": "5.0"]) == 1)
+                #expect(metrics.value("inlet_job_duration_seconds_bucket", ["source": source, "kind": "sync", "le": "3600.0"]) == 1)
                 #expect(metrics.value("inlet_jobs_coalesced_total", ["source": source]) == 1)
                 #expect(metrics.value("inlet_records_written_total", ["source": source]) == 7)
                 #expect(metrics.value("inlet_circuit_state", ["source": source]) == 1)

@@ -19,13 +19,20 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let token = config.config.admin?.token else {
             throw APIError(.notFound, code: "admin_disabled", "the admin API is disabled: set admin.token in the config")
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            Self.constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(token.utf8))
+        guard let header = request.headers[.authorization], let presented = Self.bearerToken(in: header),
+            Self.constantTimeEqual(Array(presented.utf8), Array(token.utf8))
         else {
             throw APIError(
                 .unauthorized, code: "unauthorized", "missing or wrong bearer token",
                 headers: [.wwwAuthenticate: #"Bearer realm="inlet""#])
         }
+    }
+
+    /// The credentials of a `Bearer` Authorization header: the scheme in any case, then one or
+    /// more spaces (RFC 9110 §11.1, §11.4); nil for any other scheme.
+    static func bearerToken(in header: String) -> Substring? {
+        guard let space = header.firstIndex(of: " "), header[..<space].lowercased() == "bearer" else { return nil }
+        return header[space...].drop { $0 == " " }
     }
 
     /// Compares digests, so neither the length nor the first differing byte shows in the timing.
