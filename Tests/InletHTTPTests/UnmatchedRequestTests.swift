@@ -26,6 +26,22 @@ struct UnmatchedRequestTests {
         }
     }
 
+    @Test func anErrorNoHandlerAnsweredIsAJSON500() async throws {
+        let harness = try HTTPHarness()
+        // The admin API's reads fail on a database that lost its jobs table.
+        try await harness.database.pool.write { db in try db.execute(sql: "DROP TABLE jobs") }
+        try await harness.application.test(.router) { client in
+            for uri in ["/v1/jobs", "/v1/jobs/1"] {
+                try await client.execute(uri: uri, method: .get, headers: AdminAPITests.auth) { response in
+                    #expect(response.status == .internalServerError, "\(uri)")
+                    #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+                    #expect(Self.error(response).code == "internal")
+                    #expect(Self.error(response).message?.contains("no such table: jobs") == true, "\(String(describing: Self.error(response).message))")
+                }
+            }
+        }
+    }
+
     @Test func aKnownPathWithAnotherMethodAnswers405WithItsMethods() async throws {
         let harness = try HTTPHarness()
         try await harness.application.test(.router) { client in

@@ -43,7 +43,7 @@ package struct HTTPSurface: Sendable {
     package func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         // First: it also wraps the router's answer to requests no route matches.
-        router.add(middleware: UnmatchedRouteMiddleware(config: config, routes: Self.routes))
+        router.add(middleware: UnmatchedRouteMiddleware(config: config, routes: Self.routes, logger: logger))
         let receiver = WebhookReceiver(config: config, queue: queue, committer: committer, stats: stats, wakeup: wakeup, logger: logger)
         router.post("webhooks/:source") { request, context in try await receiver.handle(request, context: context) }
         let health = HealthEndpoint(

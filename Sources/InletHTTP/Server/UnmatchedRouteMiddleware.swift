@@ -1,15 +1,32 @@
 import HTTPTypes
 import Hummingbird
+import Logging
 
 /// Answers requests no route matched the way every other error is answered, in JSON: 405 with
 /// `Allow` when the path has routes for other methods, else 404 `not_found`. Under `/v1` the
 /// admin API's own checks come first (404 `admin_disabled` while it is off, 401 without the token).
+/// An error no handler turned into an answer (a database error) is logged and answered 500
+/// `internal` in the same JSON shape (Hummingbird would send an empty 500 and log at debug).
 struct UnmatchedRouteMiddleware<Context: RequestContext>: RouterMiddleware {
     let config: LiveConfig
     /// Every route of the surface: method and path pattern (`:name` matches one segment).
     let routes: [(method: HTTPRequest.Method, path: String)]
+    let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await answeringUnmatched(request, context: context, next: next)
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch {
+            logger.error("\(request.method) \(request.uri.path): \(error)")
+            throw APIError(.internalServerError, code: "internal", "\(error)")
+        }
+    }
+
+    private func answeringUnmatched(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
