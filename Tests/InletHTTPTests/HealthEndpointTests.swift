@@ -75,6 +75,17 @@ struct HealthEndpointTests {
         }
     }
 
+    @Test func aRateLimitedLastSyncLeavesTheSourceOkAndAFailedOneDegradesIt() throws {
+        let config = try ConfigLoader.load(yaml: HTTPHarness.yaml(), file: "/i.yaml", environment: [:])
+        func row(_ outcome: String) -> SourceStatusStore.Row {
+            SourceStatusStore.Row(source: "plain", lastOutcome: outcome, updatedAt: Date())
+        }
+        for (outcome, verdict) in [("succeeded", "ok"), ("rate_limited", "ok"), ("failed", "degraded"), ("interrupted", "degraded")] {
+            let report = HealthReport.make(config: config, status: ["plain": row(outcome)], runtime: nil, stats: WebhookStats(), depth: [:])
+            #expect(report.sources.first { $0.name == "plain" }?.status == verdict, "\(outcome)")
+        }
+    }
+
     @Test func unhealthyWhenEverySourceIsDisabled() throws {
         let config = try ConfigLoader.load(yaml: HTTPHarness.yaml(), file: "/i.yaml", environment: [:])
         let runtime = config.sources.map {

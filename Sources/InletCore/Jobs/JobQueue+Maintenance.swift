@@ -13,8 +13,8 @@ extension JobQueue {
     /// Returns running jobs whose lease expired — or, with `notOwnedBy`, every running job of
     /// another (dead) daemon — to the queue. A job that used its last attempt goes to quarantine:
     /// an attempt cut short by a crash counts, so a poison job cannot crash-loop the daemon.
-    /// Each cut-short attempt gets its audit row (outcome `interrupted`) and, for a sync or
-    /// webhook job, its source's last outcome, as a finished attempt does.
+    /// Each cut-short attempt gets its audit row (outcome `interrupted`) and, for a sync, its
+    /// source's last outcome, as a finished attempt does.
     package func rescue(now: Date, notOwnedBy owner: String? = nil) throws -> RescueReport {
         try database.pool.write { db in
             let rows: [Row]
@@ -43,7 +43,7 @@ extension JobQueue {
                     jobID: lease.jobID, source: row["source"], kind: row["kind"], attempt: lease.attempt, outcome: "interrupted",
                     durationMilliseconds: max(0, Int((now.timeIntervalSince1970 - started) * 1000)), error: cutShort, finishedAt: now)
                 try AuditLog.append(entry, in: db)
-                if entry.kind == "sync" || entry.kind == "webhook" {
+                if SourceStatusRecorder.isSync(kind: entry.kind) {
                     try SourceStatusRecorder.recordSync(source: entry.source, outcome: entry.outcome, error: cutShort, at: now, in: db)
                 }
                 report.attempts.append(entry)

@@ -226,7 +226,7 @@ package struct JobRunner: Sendable {
                     try queue.verify(lease, in: db)
                     try queue.markFailedAttempt(lease, decision: decision, lastError: outcome.lastError, now: now, in: db)
                 }
-                if job.kind == "sync" || job.kind == "webhook" {
+                if SourceStatusRecorder.isSync(kind: job.kind) {
                     try SourceStatusRecorder.recordSync(
                         source: job.source, outcome: outcomeName, error: outcome.lastError, at: now, in: db)
                 }

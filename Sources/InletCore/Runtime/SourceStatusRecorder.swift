@@ -46,6 +46,11 @@ package struct SourceStatusRecorder: Sendable {
         ])
     }
 
+    /// Whether a job of `kind` is the source's sync, whose end `recordSync` records: a webhook
+    /// job's or a follow-up's outcome is not the source's last sync (a failed delivery must not
+    /// make `/health` say the last sync failed).
+    package static func isSync(kind: String) -> Bool { kind == "sync" }
+
     /// Records how a sync of the source ended, inside the transaction that finishes the job.
     package static func recordSync(source: String, outcome: String, error: String?, at time: Date, in db: Database) throws {
         // Once per finished job: a fixed statement, not one assembled from a dictionary each time.

@@ -52,6 +52,10 @@ package struct HealthReport: Sendable, Codable, Equatable {
     /// Usage at which the queue makes the daemon `degraded`.
     static let degradedUsagePercent = 80.0
 
+    /// Last sync outcomes that leave a source `ok`: a rate limit says nothing of its health (the
+    /// circuit breaker ignores it too); the sync runs again when the limit resets.
+    static let healthyOutcomes: Set<String> = ["succeeded", "rate_limited"]
+
     /// Builds the report from what the daemon knows.
     /// - Parameters:
     ///   - runtime: the orchestrator's live view; nil when none runs (tests, a stopped daemon).
@@ -75,7 +79,7 @@ package struct HealthReport: Sendable, Codable, Equatable {
                 verdict = "disabled"; reason = why
             } else if breaker != "closed" {
                 verdict = "degraded"; reason = "circuit breaker \(breaker)"
-            } else if let outcome = row?.lastOutcome, outcome != "succeeded" {
+            } else if let outcome = row?.lastOutcome, !Self.healthyOutcomes.contains(outcome) {
                 verdict = "degraded"; reason = row?.lastError.map { "last sync \(outcome): \($0)" } ?? "last sync \(outcome)"
             }
             return Source(
