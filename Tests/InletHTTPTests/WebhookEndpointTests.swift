@@ -39,6 +39,23 @@ struct WebhookEndpointTests {
         }
     }
 
+    @Test func eventLabelsAreBoundedPerSource() {
+        let stats = WebhookStats()
+        // Lowercase names only, as GitHub's are: "event_a", "event_b", …, "event_da".
+        func name(_ index: Int) -> String {
+            let letters = Array("abcdefghijklmnopqrstuvwxyz")
+            var text = "", rest = index + 1
+            while rest > 0 { rest -= 1; text = String(letters[rest % 26]) + text; rest /= 26 }
+            return "event_" + text
+        }
+        for index in 0..<WebhookStats.maxEventLabels { #expect(stats.eventLabel(source: "a", event: name(index)) == name(index)) }
+        #expect(stats.eventLabel(source: "a", event: "one_too_many") == "other")
+        #expect(stats.eventLabel(source: "a", event: name(0)) == name(0))  // a name it has seen stays
+        #expect(stats.eventLabel(source: "b", event: "one_too_many") == "one_too_many")  // per source
+        #expect(stats.eventLabel(source: "b", event: "Push") == "other")
+        #expect(stats.eventLabel(source: "b", event: String(repeating: "a", count: 65)) == "other")
+    }
+
     @Test func aRepeatedDeliveryIDAnswers200AndAddsNoJob() async throws {
         let harness = try HTTPHarness()
         let body = try Fixture.payload("push")

@@ -81,7 +81,7 @@ package struct WebhookReceiver: Sendable {
         guard let eventName = request.headers[Self.eventHeader], !eventName.isEmpty else {
             throw APIError(.badRequest, code: "bad_request", "missing X-GitHub-Event")
         }
-        event = Self.label(eventName)
+        event = stats.eventLabel(source: source.name, event: eventName)
         guard let deliveryID = request.headers[Self.deliveryHeader], !deliveryID.isEmpty, deliveryID.utf8.count <= 200 else {
             throw APIError(.badRequest, code: "bad_request", "missing or overlong X-GitHub-Delivery")
         }
@@ -174,12 +174,6 @@ package struct WebhookReceiver: Sendable {
     static let signatureHeader = HTTPField.Name("X-Hub-Signature-256")!
     static let eventHeader = HTTPField.Name("X-GitHub-Event")!
     static let deliveryHeader = HTTPField.Name("X-GitHub-Delivery")!
-
-    /// An event name as a metric label: GitHub's names are short lowercase words.
-    static func label(_ event: String) -> String {
-        let ok = event.utf8.count <= 64 && event.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }
-        return ok ? event : "other"
-    }
 
     private static func outcome(of error: APIError) -> Outcome {
         switch error.status {
