@@ -233,6 +233,20 @@ struct JobQueueTests {
         #expect(try queue.nextDueTime(sources: ["a", "b"]) == start)
     }
 
+    @Test func aQueuedJobWhoseTwinRunsIsNotDueUntilTheTwinEnds() throws {
+        let queue = queue()
+        _ = try queue.enqueue(JobRequest(source: "a", uniqueKey: "k"), now: start)
+        let running = try queue.lease(capacity: ["a": 1], limit: 1, owner: "w", now: start, leaseFor: .seconds(30))[0]
+        _ = try queue.enqueue(JobRequest(source: "a", uniqueKey: "k"), now: start)  // its twin, due now
+        // Nothing a lease could take: an idle pool must sleep, not lease in a loop.
+        #expect(try queue.nextDueTime(sources: ["a"]) == nil)
+        #expect(try queue.lease(capacity: ["a": 1], limit: 1, owner: "w", now: start, leaseFor: .seconds(30)).isEmpty)
+        _ = try queue.enqueue(JobRequest(source: "a", runAt: start.addingTimeInterval(5)), now: start)
+        #expect(try queue.nextDueTime(sources: ["a"]) == start.addingTimeInterval(5))
+        try database.pool.write { db in try queue.markSucceeded(running.lease!, now: start, in: db) }
+        #expect(try queue.nextDueTime(sources: ["a"]) == start)
+    }
+
     /// What `depth` and `activeCount` must say: a count over the jobs themselves.
     private func counted(source: String? = nil) throws -> [JobState: Int] {
         try database.pool.read { db in

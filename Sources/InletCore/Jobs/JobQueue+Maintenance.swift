@@ -102,14 +102,22 @@ extension JobQueue {
         }
     }
 
-    /// The earliest due time among queued jobs of `sources` (nil when none is queued). Named
-    /// index: without statistics SQLite would rather walk every queued job by state.
+    /// The earliest due time among queued jobs of `sources` that a lease could take (nil when
+    /// none is queued): a job whose unique key is running waits for that job's end, which wakes
+    /// the workers, not for its due time (counted, it made an idle worker pool lease in a busy
+    /// loop while its twin ran). Named index: without statistics SQLite would rather walk every
+    /// queued job by state.
     package func nextDueTime(sources: Set<String>) throws -> Date? {
         guard !sources.isEmpty else { return nil }
         return try database.pool.read { db in
             let placeholders = Array(repeating: "?", count: sources.count).joined(separator: ",")
             return try Double.fetchOne(
-                db, sql: "SELECT min(run_at) FROM jobs INDEXED BY jobs_claim WHERE state = 'queued' AND source IN (\(placeholders))",
+                db, sql: """
+                    SELECT min(j.run_at) FROM jobs AS j INDEXED BY jobs_claim
+                    WHERE j.state = 'queued' AND j.source IN (\(placeholders))
+                      AND (j.unique_key IS NULL OR NOT EXISTS (
+                          SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.unique_key = j.unique_key))
+                    """,
                 arguments: StatementArguments(Array(sources)))
         }.map(Date.init(timeIntervalSince1970:))
     }
