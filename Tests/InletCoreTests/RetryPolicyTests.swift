@@ -158,10 +158,12 @@ struct RetryPolicyTests {
         )
     }
 
-    @Test func aNegativeRetryAfterMeansNow() {
+    @Test(arguments: [-3.0, 0, 0.2])
+    func aRetryAfterOfLessThanASecondWaitsASecond(seconds: Double) {
+        // Not counted as an attempt, a rate limit asking for no wait would loop against the upstream.
         var random = SeededRandom(seed: 1)
-        let outcome = JobOutcome.rateLimited(retryAfter: .seconds(-3), message: "clock skew")
-        #expect(policy.decision(for: outcome, attempt: 1, random: &random) == .retryAfter(.zero, countsAsAttempt: false))
+        let outcome = JobOutcome.rateLimited(retryAfter: .milliseconds(Int64(seconds * 1000)), message: "clock skew")
+        #expect(policy.decision(for: outcome, attempt: 1, random: &random) == .retryAfter(.seconds(1), countsAsAttempt: false))
     }
 
     @Test func permanentFailureQuarantinesAtOnce() {

@@ -69,7 +69,8 @@
  *   INLET_RETRY         transient failure; nothing staged since the last checkpoint is kept and
  *                       the job runs again after a backoff.
  *   INLET_RATE_LIMITED  an upstream budget is spent; the job runs again after retry_after_ms
- *                       (as given to set_error) and the attempt is not counted as a failure.
+ *                       (as given to set_error; 0 or no set_error: 60 s; at least 1 s) and the
+ *                       attempt is not counted as a failure.
  *   INLET_FAILED        permanent failure; the job goes to quarantine without further retries.
  * A crash inside a plugin is treated like INLET_RETRY by the host's supervisor.
  */

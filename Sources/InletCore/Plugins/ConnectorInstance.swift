@@ -153,8 +153,9 @@ package final class ConnectorInstance: Sendable {
             self.lifecycle.withLock { $0.callsRunning -= 1 }
             let reported = call.reportedError
             var result = CallResult(status: status, message: reported?.message)
-            if status == .rateLimited {
-                result.retryAfter = .milliseconds(Int64(clamping: reported?.retryAfterMilliseconds ?? 0))
+            // retry_after_ms 0 (or no set_error at all) says nothing of how long: the host's default.
+            if status == .rateLimited, let milliseconds = reported?.retryAfterMilliseconds, milliseconds > 0 {
+                result.retryAfter = .milliseconds(Int64(clamping: milliseconds))
             }
             if status != .ok && result.message == nil { result.message = "\(name) returned \(status) without a message" }
             completion(result)

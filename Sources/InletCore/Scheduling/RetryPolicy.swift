@@ -88,6 +88,11 @@ package struct RetryPolicy: Sendable, Hashable {
         return .nanoseconds(Int64.random(in: 0...limit, using: &random))
     }
 
+    /// The least a rate-limited job waits: a rate limit is not counted as an attempt, so one
+    /// that asks for no wait (`Retry-After: 0`, a date in the past) would run the job again and
+    /// again at once, against the upstream that is out of budget.
+    package static let shortestRateLimitWait = Duration.seconds(1)
+
     /// What to do with a job whose run `attempt` (1-based, counting only runs that counted as
     /// attempts) ended with `outcome`.
     ///
@@ -102,7 +107,7 @@ package struct RetryPolicy: Sendable, Hashable {
         case .succeeded:
             return .complete
         case .rateLimited(let retryAfter, _):
-            return .retryAfter(max(retryAfter, .zero), countsAsAttempt: false)
+            return .retryAfter(max(retryAfter, Self.shortestRateLimitWait), countsAsAttempt: false)
         case .failed(let message):
             return .quarantine(reason: "failed: \(message)")
         case .retry, .crashed, .timedOut:
