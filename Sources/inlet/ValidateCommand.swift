@@ -17,6 +17,7 @@ struct ValidateCommand: AsyncParsableCommand {
         for failure in sources.catalog.failures {
             printError("warning: \(failure)")
         }
+        for warning in sources.warnings { printError("warning: \(warning)") }
         for problem in sources.problems {
             printError("error: \(problem)")
         }

@@ -136,6 +136,21 @@ struct EngineTests {
         #expect(try engine.job(id).lastError?.hasPrefix("out of attempts (3/3)") == true)
     }
 
+    @Test func aPluginThatIsNotReentrantRunsOneJobAtATimeWhateverItsConcurrency() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "busy", config: #"{ records: [] }"#, settings: "concurrency: 3"))
+        let configured = ConfiguredSources(config: engine.config, environment: [:])
+        #expect(configured.warnings.map(\.message) == [
+            "source 'busy': concurrency 3 runs as 1: plugin 'swift-echo' is not reentrant (INLET_CAP_REENTRANT), so its calls take turns on one instance",
+        ])
+        let orchestrator = Orchestrator(
+            sources: configured, database: engine.database, clock: SystemScheduleClock(), logger: Logger(label: "test"),
+            wakeup: Wakeup())
+        let plan = await orchestrator.leasePlan(queue: engine.queue)
+        #expect(plan.concurrency["busy"] == 1)
+        #expect(plan.capacity["busy"] == 1)
+    }
+
     @Test func aJobIsBoundByTheMaxAttemptsItWasQueuedWithNotTheSourcesCurrentOne() async throws {
         // The source now says 10 (a reloaded config); the job was queued when it said 2, which
         // is what `inlet jobs show` prints and what a rescue after a crash goes by.

@@ -131,5 +131,18 @@ struct GitSyncTests {
         let bad = try world.inlet(["validate", "--config", "bad.yaml"])
         #expect(bad.status != 0)
         #expect((bad.stdout + bad.stderr).contains("branchh"))
+        // The git connector is not reentrant: a concurrency above 1 is valid but runs as 1.
+        try world.write("busy.yaml", """
+            plugins: [./plugins]
+            sources:
+              - name: repo
+                connector: git
+                concurrency: 3
+                config: { url: ./repo }
+            """)
+        let busy = try world.inlet(["validate", "--config", "busy.yaml"])
+        #expect(busy.status == 0, "\(busy.stderr)")
+        #expect(busy.stderr.contains("warning: busy.yaml:3:"), "\(busy.stderr)")
+        #expect(busy.stderr.contains("concurrency 3 runs as 1: plugin 'git' is not reentrant"), "\(busy.stderr)")
     }
 }

@@ -19,6 +19,9 @@ package struct ConfiguredSources: Sendable {
     package private(set) var plugins: [String: LoadedPlugin] = [:]
     /// Sources whose plugin is missing or refuses their config block.
     package private(set) var problems: [Problem] = []
+    /// Settings that run, but not as written (`concurrency` above 1 for a plugin that is not
+    /// reentrant runs as 1).
+    package private(set) var warnings: [Problem] = []
 
     /// Scans the plugin folders, then matches each source with its plugin and checks its
     /// `config:` block against the plugin's schema.
@@ -29,6 +32,11 @@ package struct ConfiguredSources: Sendable {
             do {
                 let plugin = try catalog.plugin(connector: source.connector, explicitPath: source.pluginPath)
                 plugins[source.name] = plugin
+                if source.concurrency > 1 && !plugin.capabilities.contains(.reentrant) {
+                    warnings.append(Problem(
+                        source: source.name, location: source.location,
+                        message: "source '\(source.name)': concurrency \(source.concurrency) runs as 1: plugin '\(plugin.name)' is not reentrant (INLET_CAP_REENTRANT), so its calls take turns on one instance"))
+                }
                 if let schema = plugin.configSchema {
                     for error in ConfigSchemaValidator.validate(source.config, schema: schema, source: source.name, file: config.file) {
                         problems.append(Problem(source: source.name, location: error.location, message: error.message))

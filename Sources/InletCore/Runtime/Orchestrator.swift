@@ -23,6 +23,13 @@ package actor Orchestrator {
         var probing = false
         /// How long the source's jobs have been taking (a moving average; nil before the first).
         var recentDuration: Duration?
+
+        /// How many of the source's jobs run at once: its `concurrency`, or 1 when its plugin
+        /// is not reentrant. Its calls take turns on one instance anyway, and a job waiting for
+        /// the turn would spend its timeout waiting, then count as timed out or stuck.
+        var concurrency: Int {
+            plugin?.capabilities.contains(.reentrant) == false ? 1 : config.concurrency
+        }
     }
 
     package private(set) var config: InletConfig
@@ -66,6 +73,7 @@ package actor Orchestrator {
                 failureThreshold: source.circuitBreaker.failureThreshold, openFor: source.circuitBreaker.openFor, persisted: persisted)
         }
         var runtime = SourceRuntime(config: source, plugin: configured.plugins[source.name], breaker: breaker)
+        for warning in configured.warnings where warning.source == source.name { logger.warning("\(warning)") }
         let problems = configured.problems(of: source.name)
         if !problems.isEmpty {
             runtime.loadError = problems.map(\.description).joined(separator: "; ")
@@ -97,7 +105,7 @@ package actor Orchestrator {
             guard var runtime = sources[name], runtime.config.isEnabled, runtime.plugin != nil,
                 runtime.loadError == nil, runtime.disabledReason == nil
             else { continue }
-            plan.concurrency[name] = runtime.config.concurrency
+            plan.concurrency[name] = runtime.concurrency
             // Ahead: about `budget` of work at the source's recent pace, at most `ahead` jobs, none
             // before its first job finished. A job queued behind them (a webhook) then waits about
             // `budget` at most, and a crash charges an attempt to few jobs that never started.
@@ -105,7 +113,7 @@ package actor Orchestrator {
             if let recent = runtime.recentDuration, runtime.breaker.name == "closed" {
                 extra = recent <= .zero ? ahead : Int(min(Double(ahead), budget / recent))
             }
-            let free = runtime.config.concurrency + extra - runtime.running
+            let free = runtime.concurrency + extra - runtime.running
             guard free > 0 else { continue }
             let admission = runtime.breaker.admit(now: now)
             switch admission {
