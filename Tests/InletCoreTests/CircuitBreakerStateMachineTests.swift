@@ -63,6 +63,23 @@ struct CircuitBreakerStateMachineTests {
         #expect(breaker.record(success: true, now: Self.at(76)) == .closed)
     }
 
+    @Test func reloadedSettingsApplyAndTheStateCarriesOver() {
+        // Two failures under a threshold of 5; the reload lowers it to 3: the third opens it,
+        // for the new open_for.
+        var breaker = CircuitBreakerStateMachine(failureThreshold: 5, openFor: .seconds(60))
+        _ = breaker.record(success: false, now: Self.at(0))
+        _ = breaker.record(success: false, now: Self.at(1))
+        breaker = CircuitBreakerStateMachine(.init(failureThreshold: 3, openFor: .seconds(10)), keepingStateOf: breaker)
+        #expect(breaker.state == .closed(consecutiveFailures: 2))
+        #expect(breaker.record(success: false, now: Self.at(2)) == .opened(until: Self.at(12)))
+        // A probe in flight stays in flight: no second probe.
+        #expect(breaker.admit(now: Self.at(12)) == .allowProbe)
+        breaker = CircuitBreakerStateMachine(.init(failureThreshold: 3, openFor: .seconds(20)), keepingStateOf: breaker)
+        #expect(breaker.state == .halfOpen(probeInFlight: true))
+        #expect(breaker.admit(now: Self.at(13)) != .allowProbe)
+        #expect(breaker.record(success: false, now: Self.at(14)) == .opened(until: Self.at(34)))
+    }
+
     @Test func thresholdOneOpensOnTheFirstFailure() {
         var breaker = CircuitBreakerStateMachine(failureThreshold: 1, openFor: .seconds(10))
         #expect(breaker.record(success: true, now: Self.at(0)) == nil)

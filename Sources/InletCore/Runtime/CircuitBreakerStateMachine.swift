@@ -73,6 +73,14 @@ package struct CircuitBreakerStateMachine: Sendable, Hashable {
         self.init(failureThreshold: settings.failureThreshold, openFor: settings.openFor)
     }
 
+    /// The same breaker under new settings (a reloaded `circuit_breaker:`): its state, a probe in
+    /// flight included, carries over; the new threshold and open time apply from the next
+    /// transition on.
+    package init(_ settings: SourceConfig.CircuitBreaker, keepingStateOf other: CircuitBreakerStateMachine) {
+        self.init(settings)
+        state = other.state
+    }
+
     /// Resumes a breaker from its stored fields.
     ///
     /// `half_open` resumes with no probe in flight: the probe's job died with the previous

@@ -317,7 +317,10 @@ package actor Orchestrator {
                 var fresh = Self.runtime(for: source, in: configured, status: status, logger: logger)
                 if let previous = old[source.name] {
                     fresh.running = previous.running
-                    fresh.breaker = previous.breaker
+                    // The breaker keeps its state (a probe in flight too) under the new settings.
+                    fresh.breaker = CircuitBreakerStateMachine(source.circuitBreaker, keepingStateOf: previous.breaker)
+                    fresh.probing = previous.probing
+                    fresh.recentDuration = previous.recentDuration
                 }
                 next[source.name] = fresh
                 logger.info("source '\(source.name)' \(old[source.name] == nil ? "added" : "changed")")
