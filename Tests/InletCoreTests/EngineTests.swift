@@ -151,6 +151,21 @@ struct EngineTests {
         #expect(plan.capacity["busy"] == 1)
     }
 
+    @Test func aJobLeasedBeforeAReloadTookItsSourceOutIsGivenBackNotFailed() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource("kept", config: #"{ records: [] }"#))
+        let orchestrator = Orchestrator(
+            sources: ConfiguredSources(config: engine.config, environment: [:]), database: engine.database,
+            clock: SystemScheduleClock(), logger: Logger(label: "test"), wakeup: Wakeup())
+        _ = try engine.enqueue("kept")
+        let job = try engine.queue.lease(capacity: ["kept": 1], limit: 1, owner: "test", now: Date(), leaseFor: .seconds(30))[0]
+        for yaml in ["sources: []", "sources:\n" + EngineHarness.echoSource("kept", config: "{ records: [] }", settings: "enabled: false")] {
+            let config = try ConfigLoader.load(
+                yaml: "data_dir: \(engine.directory.path)/var\n" + yaml, file: engine.directory.file("inlet.yaml"), environment: [:])
+            await orchestrator.reload(ConfiguredSources(config: config, environment: [:]))
+            await #expect(throws: Orchestrator.SourceUnavailable.self) { _ = try await orchestrator.prepare(job) }
+        }
+    }
+
     @Test func aJobIsBoundByTheMaxAttemptsItWasQueuedWithNotTheSourcesCurrentOne() async throws {
         // The source now says 10 (a reloaded config); the job was queued when it said 2, which
         // is what `inlet jobs show` prints and what a rescue after a crash goes by.

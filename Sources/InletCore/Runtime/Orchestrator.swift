@@ -164,10 +164,24 @@ package actor Orchestrator {
         Set(sources.filter { $0.value.config.isEnabled && $0.value.plugin != nil && $0.value.loadError == nil && $0.value.disabledReason == nil }.keys)
     }
 
+    /// A leased job's source no longer takes jobs (a reload removed or disabled it, or the
+    /// watchdog disabled it, after the job was leased ahead): the job is given back, not failed.
+    package struct SourceUnavailable: Error, CustomStringConvertible {
+        package var description: String
+    }
+
     /// The source's config, instance (created on first use) for a leased job.
+    /// - Throws: ``SourceUnavailable`` when the source no longer takes jobs; a ``PluginError``
+    ///   when it has no plugin or its instance cannot be created.
     package func prepare(_ job: Job) async throws -> (SourceConfig, ConnectorInstance) {
-        guard let runtime = sources[job.source], runtime.plugin != nil else {
-            throw PluginError(.unknownConnector, path: "", "source '\(job.source)' is not configured (or has no plugin)")
+        guard let runtime = sources[job.source] else {
+            throw SourceUnavailable(description: "source '\(job.source)' is no longer in the config")
+        }
+        guard runtime.config.isEnabled, runtime.disabledReason == nil else {
+            throw SourceUnavailable(description: "source '\(job.source)' is disabled: \(runtime.disabledReason ?? "enabled: false")")
+        }
+        guard runtime.plugin != nil else {
+            throw PluginError(.unknownConnector, path: "", "source '\(job.source)' has no plugin")
         }
         if let instance = runtime.instance { return (runtime.config, instance) }
         if let creating = runtime.creating { return (runtime.config, try await creating.value) }

@@ -164,6 +164,15 @@ package final class WorkerPool: Service {
         let prepared: (SourceConfig, ConnectorInstance)
         do {
             prepared = try await orchestrator.prepare(job)
+        } catch let unavailable as Orchestrator.SourceUnavailable {
+            // Leased ahead before a reload or the watchdog took the source out: back to the
+            // queue without counting an attempt (it waits there, as the source's other jobs do).
+            logger.notice("job \(job.id): \(unavailable): given back to the queue")
+            leases.withLock { _ = $0.removeValue(forKey: job.id) }
+            await giveBack([job])
+            buffer.withLock { $0.ended(source: job.source) }
+            wakeup.signal()
+            return
         } catch {
             // No instance (create failed): an attempt of the job fails the usual way.
             let report = await failWithoutInstance(job, error: error)
@@ -239,6 +248,12 @@ package final class WorkerPool: Service {
         let pending = buffer.withLock { $0.removeReady(of: source) }
         guard !pending.isEmpty else { return }
         leases.withLock { held in for job in pending { held.removeValue(forKey: job.id) } }
+        await giveBack(pending)
+    }
+
+    /// Gives leased jobs that never started back to the queue, attempt not counted, and frees
+    /// their source's slots.
+    private func giveBack(_ pending: [Job]) async {
         let now = clock.now
         do {
             // Not the async accessor: it refuses to start in a cancelled task (shutdown).
