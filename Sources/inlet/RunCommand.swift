@@ -73,7 +73,7 @@ struct RunCommand: AsyncParsableCommand {
         let live = LiveConfig(config)
         let surface = HTTPSurface(
             config: live, queue: queue, committer: GroupCommitter(database: database), registry: registry,
-            runtime: { await orchestrator.snapshot() }, wakeup: wakeup, logger: logger)
+            runtime: { await orchestrator.snapshot() }, availability: orchestrator.availability, wakeup: wakeup, logger: logger)
         let listen = config.listen
         let server = surface.application(listen: listen) { port in
             logger.notice("HTTP server listening on \(listen.host):\(port)")

@@ -166,6 +166,22 @@ struct EngineTests {
         }
     }
 
+    @Test func theOrchestratorSaysWhichSourcesCannotRunAndWhy() async throws {
+        let broken = "  - name: broken\n    connector: no-such-connector\n    config: {}"
+        let engine = try EngineHarness(sources: EngineHarness.echoSource("fine", config: "{ records: [] }") + "\n" + broken)
+        let orchestrator = Orchestrator(
+            sources: ConfiguredSources(config: engine.config, environment: [:]), database: engine.database,
+            clock: SystemScheduleClock(), logger: Logger(label: "test"), wakeup: Wakeup())
+        #expect(orchestrator.availability.reason(for: "fine") == nil)
+        #expect(orchestrator.availability.reason(for: "broken")?.hasPrefix("cannot run: ") == true)
+        // A reload without it forgets it.
+        let config = try ConfigLoader.load(
+            yaml: "data_dir: \(engine.directory.path)/var\nsources:\n" + EngineHarness.echoSource("fine", config: "{ records: [] }"),
+            file: engine.directory.file("inlet.yaml"), environment: [:])
+        await orchestrator.reload(ConfiguredSources(config: config, environment: [:]))
+        #expect(orchestrator.availability.reason(for: "broken") == nil)
+    }
+
     @Test func aJobIsBoundByTheMaxAttemptsItWasQueuedWithNotTheSourcesCurrentOne() async throws {
         // The source now says 10 (a reloaded config); the job was queued when it said 2, which
         // is what `inlet jobs show` prints and what a rescue after a crash goes by.

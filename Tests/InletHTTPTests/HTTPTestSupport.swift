@@ -39,6 +39,8 @@ struct HTTPHarness {
     let queue: JobQueue
     let config: InletConfig
     let surface: HTTPSurface
+    /// What the orchestrator would say of sources that cannot run (empty: all can).
+    let availability = SourceAvailability()
 
     static let secret = "It's a Secret to Everybody"
 
@@ -65,7 +67,7 @@ struct HTTPHarness {
         queue = JobQueue(database: database, maxSize: config.queue.maxSize)
         surface = HTTPSurface(
             config: LiveConfig(config), queue: queue, committer: GroupCommitter(database: database), registry: TestMetrics.registry,
-            logger: Logger(label: "inlet-http-tests"))
+            availability: availability, logger: Logger(label: "inlet-http-tests"))
     }
 
     /// The server on an ephemeral port of 127.0.0.1.

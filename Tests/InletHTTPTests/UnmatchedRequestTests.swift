@@ -93,6 +93,40 @@ struct UnmatchedRequestTests {
         }
     }
 
+    /// Nor do the jobs of a source the daemon cannot run now (no working plugin, disabled by
+    /// the watchdog): the sender is told, and nothing is stored.
+    @Test func aSourceTheDaemonCannotRunTakesNoWebhookOrSync() async throws {
+        let harness = try HTTPHarness()
+        harness.availability.set("acme", reason: "disabled by the watchdog: 3 plugin calls did not return")
+        try await harness.database.pool.write { db in
+            try db.execute(sql: "INSERT INTO quarantine (source, kind, key, error, created_at) VALUES ('acme', 'item', 'a', 'bad', 'now')")
+        }
+        let body = try Fixture.payload("push")
+        try await harness.application.test(.router) { client in
+            try await client.execute(
+                uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body), body: ByteBuffer(bytes: body)
+            ) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(Self.error(response).code == "source_unavailable")
+                #expect(Self.error(response).message?.contains("disabled by the watchdog") == true)
+            }
+            for uri in ["/v1/sources/acme/sync", "/v1/quarantine/1/retry"] {
+                try await client.execute(uri: uri, method: .post, headers: AdminAPITests.auth) { response in
+                    #expect(response.status == .conflict, "\(uri)")
+                    #expect(Self.error(response).code == "source_unavailable")
+                }
+            }
+            // Once it can run again, it takes them.
+            harness.availability.set("acme", reason: nil)
+            try await client.execute(
+                uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body), body: ByteBuffer(bytes: body)
+            ) { response in
+                #expect(response.status == .accepted)
+            }
+        }
+        #expect(try harness.count("jobs") == 1)
+    }
+
     /// A disabled source's jobs never run: taking its webhooks or syncs would only fill the queue.
     @Test func aDisabledSourceTakesNoWebhookSyncOrRetry() async throws {
         let yaml = HTTPHarness.yaml() + """

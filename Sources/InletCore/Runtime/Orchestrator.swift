@@ -45,6 +45,8 @@ package actor Orchestrator {
     private let wakeup: Wakeup
     /// The host's HTTP service every instance's calls use.
     private let http: HTTPService?
+    /// Which sources cannot run now and why, for the HTTP surface (kept with `source_status`).
+    package nonisolated let availability = SourceAvailability()
 
     package init(
         sources configured: ConfiguredSources, database: InletDatabase, clock: any ScheduleClock, logger: Logger, wakeup: Wakeup,
@@ -62,7 +64,7 @@ package actor Orchestrator {
             self.sources[source.name] = runtime
             // What `inlet status` shows is this daemon's view: a plugin that did not load, and
             // no watchdog verdict of an earlier run (a restart lifts it).
-            Self.persistHealth(source.name, runtime, status: status, now: clock.now, logger: logger)
+            Self.persistHealth(source.name, runtime, status: status, availability: availability, now: clock.now, logger: logger)
         }
     }
 
@@ -294,18 +296,20 @@ package actor Orchestrator {
     }
 
     private func persistHealth(_ name: String, _ runtime: SourceRuntime) {
-        Self.persistHealth(name, runtime, status: status, now: clock.now, logger: logger)
+        Self.persistHealth(name, runtime, status: status, availability: availability, now: clock.now, logger: logger)
     }
 
     /// Records a source's breaker, stuck calls and why it does not run: the watchdog's verdict,
     /// or the load error (no plugin, a config block its schema refuses).
     private static func persistHealth(
-        _ name: String, _ runtime: SourceRuntime, status: SourceStatusRecorder, now: Date, logger: Logger
+        _ name: String, _ runtime: SourceRuntime, status: SourceStatusRecorder, availability: SourceAvailability, now: Date,
+        logger: Logger
     ) {
+        let reason = runtime.disabledReason ?? runtime.loadError.map { "cannot run: \($0)" }
+        availability.set(name, reason: reason)
         do {
             try status.recordHealth(
-                source: name, breaker: runtime.breaker, stuckCalls: runtime.stuckCalls,
-                disabledReason: runtime.disabledReason ?? runtime.loadError.map { "cannot run: \($0)" }, now: now)
+                source: name, breaker: runtime.breaker, stuckCalls: runtime.stuckCalls, disabledReason: reason, now: now)
         } catch {
             logger.warning("cannot record the status of '\(name)': \(error)")
         }
@@ -353,6 +357,7 @@ package actor Orchestrator {
         for (name, runtime) in next where runtime.loadError != old[name]?.loadError || runtime.disabledReason != old[name]?.disabledReason {
             persistHealth(name, runtime)
         }
+        availability.keep(only: Set(next.keys))
         sources = next
         config = configured.config
         self.configured = configured

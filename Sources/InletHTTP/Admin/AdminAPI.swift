@@ -8,6 +8,7 @@ package struct AdminAPI: Sendable {
     let config: LiveConfig
     let queue: JobQueue
     let quarantine: QuarantineStore
+    let availability: SourceAvailability
     let wakeup: Wakeup?
 
     /// The API's routes (`register` adds these), for the answers to requests none matches.
@@ -71,7 +72,7 @@ package struct AdminAPI: Sendable {
         }
         let source: SourceConfig
         do {
-            source = try config.config.runnableSource(named: name)
+            source = try runnableSource(named: name)
         } catch let error as JobQueueError {
             throw Self.apiError(error)
         }
@@ -110,7 +111,7 @@ package struct AdminAPI: Sendable {
         do {
             guard let entry = try quarantine.entry(id: id) else { throw JobQueueError(.notFound, "no quarantine entry \(id)") }
             // Retried for a source that cannot run it, the job would wait in the queue for good.
-            let source = try config.config.runnableSource(named: entry.source)
+            let source = try runnableSource(named: entry.source)
             let outcome = try quarantine.retry(id: id, maxAttempts: source.retry.maxAttempts)
             wakeup?.signal()
             switch outcome {
@@ -136,6 +137,16 @@ package struct AdminAPI: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The config's source `name` if the daemon can run its jobs now: in the config, enabled,
+    /// and neither without a working plugin nor disabled by the watchdog.
+    func runnableSource(named name: String) throws -> SourceConfig {
+        let source = try config.config.runnableSource(named: name)
+        if let why = availability.reason(for: name) {
+            throw JobQueueError(.sourceUnavailable, "source '\(name)' cannot run now: \(why)")
+        }
+        return source
+    }
 
     /// 400 for a query parameter the endpoint does not know: a misspelt filter must not answer
     /// as if it had filtered.

@@ -14,16 +14,21 @@ package struct HTTPSurface: Sendable {
     package let registry: PrometheusCollectorRegistry
     package let stats: WebhookStats
     let runtime: (@Sendable () async -> [Orchestrator.SourceSnapshot])?
+    let availability: SourceAvailability
     let wakeup: Wakeup?
     let logger: Logger
 
     /// - Parameters:
     ///   - runtime: the orchestrator's live view of its sources, for `/health`.
+    ///   - availability: the orchestrator's sources that cannot run now (their webhooks and
+    ///     on-demand syncs are refused instead of queued for good).
     ///   - wakeup: signalled when a request adds a job, so an idle worker leases it at once.
     package init(
         config: LiveConfig, queue: JobQueue, committer: GroupCommitter, registry: PrometheusCollectorRegistry,
-        runtime: (@Sendable () async -> [Orchestrator.SourceSnapshot])? = nil, wakeup: Wakeup? = nil, logger: Logger
+        runtime: (@Sendable () async -> [Orchestrator.SourceSnapshot])? = nil, availability: SourceAvailability = SourceAvailability(),
+        wakeup: Wakeup? = nil, logger: Logger
     ) {
+        self.availability = availability
         self.config = config
         self.queue = queue
         self.committer = committer
@@ -44,7 +49,8 @@ package struct HTTPSurface: Sendable {
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         // First: it also wraps the router's answer to requests no route matches.
         router.add(middleware: UnmatchedRouteMiddleware(config: config, routes: Self.routes, logger: logger))
-        let receiver = WebhookReceiver(config: config, queue: queue, committer: committer, stats: stats, wakeup: wakeup, logger: logger)
+        let receiver = WebhookReceiver(
+            config: config, queue: queue, committer: committer, stats: stats, availability: availability, wakeup: wakeup, logger: logger)
         router.post("webhooks/:source") { request, context in try await receiver.handle(request, context: context) }
         let health = HealthEndpoint(
             config: config, queue: queue, statusStore: SourceStatusStore(database: queue.database), stats: stats, runtime: runtime)
@@ -52,7 +58,9 @@ package struct HTTPSurface: Sendable {
         let metrics = MetricsEndpoint(
             registry: registry, queue: queue, quarantine: QuarantineStore(database: queue.database, queue: queue), logger: logger)
         router.get("metrics") { request, context in try await metrics.handle(request, context: context) }
-        AdminAPI(config: config, queue: queue, quarantine: QuarantineStore(database: queue.database, queue: queue), wakeup: wakeup)
+        AdminAPI(
+            config: config, queue: queue, quarantine: QuarantineStore(database: queue.database, queue: queue), availability: availability,
+            wakeup: wakeup)
             .register(on: router)
         return router
     }

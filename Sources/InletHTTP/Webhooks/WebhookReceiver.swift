@@ -23,10 +23,15 @@ package struct WebhookReceiver: Sendable {
     let queue: JobQueue
     let committer: GroupCommitter
     let stats: WebhookStats
+    let availability: SourceAvailability
     let wakeup: Wakeup?
     let logger: Logger
 
-    package init(config: LiveConfig, queue: JobQueue, committer: GroupCommitter, stats: WebhookStats, wakeup: Wakeup?, logger: Logger) {
+    package init(
+        config: LiveConfig, queue: JobQueue, committer: GroupCommitter, stats: WebhookStats,
+        availability: SourceAvailability = SourceAvailability(), wakeup: Wakeup?, logger: Logger
+    ) {
+        self.availability = availability
         self.config = config
         self.queue = queue
         self.committer = committer
@@ -50,6 +55,11 @@ package struct WebhookReceiver: Sendable {
         // Its jobs would never run: they would only fill the queue until every source got 429.
         guard source.isEnabled else {
             throw APIError(.notFound, code: "not_found", "source '\(name)' is disabled (enabled: false): it takes no webhooks")
+        }
+        // Nor would they for a source the daemon cannot run now: the sender sees the failure
+        // (and can redeliver once the operator fixed the source and reloaded).
+        if let why = availability.reason(for: name) {
+            throw APIError(.serviceUnavailable, code: "source_unavailable", "source '\(name)' cannot take deliveries now: \(why)")
         }
         stats.record(source: name) { $0.received += 1 }
         // Until the signature checks out the event name is a stranger's text: not a label.
