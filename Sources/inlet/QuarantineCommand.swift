@@ -155,7 +155,7 @@ struct QuarantineCommand: AsyncParsableCommand {
 
     struct Drop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove an entry from the quarantine (a quarantined job stays in the jobs table, quarantined).")
+            abstract: "Remove an entry from the quarantine (a quarantined job is cancelled, and pruned after queue.retention).")
 
         @OptionGroup var options: ConfigOptions
 
@@ -168,16 +168,17 @@ struct QuarantineCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try options.load()
             let opened = try OperatorDatabase.open(config)
-            let entry = try exitingOnFailure { () throws -> QuarantineStore.Entry? in
+            let (entry, cancelled) = try exitingOnFailure { () throws -> (QuarantineStore.Entry?, Int64?) in
                 let entry = try opened.quarantine.entry(id: id)
-                try opened.quarantine.drop(id: id)
-                return entry
+                return (entry, try opened.quarantine.drop(id: id))
             }
             if json {
                 JSONOutput.print(["id": id, "dropped": true, "source": JSONOutput.orNull(entry?.source),
-                                  "job_id": JSONOutput.orNull(entry?.jobID)])
+                                  "job_id": JSONOutput.orNull(entry?.jobID), "job_cancelled": cancelled != nil])
+            } else if let jobID = cancelled {
+                print("quarantine entry \(id) dropped; job \(jobID) cancelled, pruned after queue.retention (`inlet jobs retry \(jobID)` runs it again)")
             } else if let jobID = entry?.jobID {
-                print("quarantine entry \(id) dropped; job \(jobID) stays quarantined (`inlet jobs retry \(jobID)` runs it again)")
+                print("quarantine entry \(id) dropped; job \(jobID) has other entries and stays quarantined")
             } else {
                 print("quarantine entry \(id) dropped")
             }

@@ -408,17 +408,24 @@ struct OperatorCommandsTests {
         #expect(try world.inlet(["quarantine", "retry", "4", "--all", "-c", "inlet.yaml"]).status == 2)
     }
 
-    @Test func quarantineDropRemovesTheEntryOnly() throws {
+    @Test func quarantineDropCancelsAJobWhoseLastEntryItWasSoRetentionPrunesIt() throws {
         let world = try world()
         try writable(world).write { db in
-            let job = try insertJob(db, state: "quarantined", attempts: 5, finishedAt: now - 10)
+            let job = try insertJob(db, state: "quarantined", attempts: 5, lastError: "out of attempts", finishedAt: now - 10)
             try insertQuarantine(db, kind: "job", key: "sync #1", jobID: job)
+            try insertQuarantine(db, kind: "job", key: "sync #1 again", jobID: job)
         }
-        let drop = try world.inlet(["quarantine", "drop", "1", "-c", "inlet.yaml"])
-        #expect(drop.status == 0, "\(drop.stderr)")
-        #expect(drop.stdout.contains("quarantine entry 1 dropped; job 1 stays quarantined"))
-        #expect(try count(world, "SELECT count(*) FROM quarantine") == 0)
+        let first = try world.inlet(["quarantine", "drop", "1", "-c", "inlet.yaml"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("quarantine entry 1 dropped; job 1 has other entries and stays quarantined"))
         #expect(try row(world, "SELECT state FROM jobs WHERE id = 1")?["state"] as String? == "quarantined")
+        let last = try object(try world.inlet(["quarantine", "drop", "2", "-c", "inlet.yaml", "--json"]))
+        #expect(last["job_cancelled"] as? Bool == true)
+        #expect(try count(world, "SELECT count(*) FROM quarantine") == 0)
+        let job = try #require(try row(world, "SELECT state, last_error, finished_at FROM jobs WHERE id = 1"))
+        #expect(job["state"] as String == "cancelled")
+        #expect(job["last_error"] as String? == "out of attempts")
+        #expect((job["finished_at"] as Double?).map { $0 > now - 5 } == true)
         let again = try world.inlet(["quarantine", "drop", "1", "-c", "inlet.yaml"])
         #expect(again.status == 1)
         #expect(again.stderr.contains("no quarantine entry 1"))

@@ -91,13 +91,25 @@ package struct QuarantineStore: Sendable {
         return .syncEnqueued(outcome)
     }
 
-    /// Removes an entry (a quarantined job stays in the jobs table, quarantined).
+    /// Removes an entry. A quarantined job whose last entry this was is cancelled (it keeps its
+    /// error): as a finished job it is pruned after `queue.retention`, with a webhook job's
+    /// stored delivery, instead of staying quarantined, unlisted, for good. `inlet jobs retry`
+    /// still runs it again.
+    /// - Returns: the id of the job it cancelled, if any.
     /// - Throws: ``JobQueueError`` when there is no such entry.
-    package func drop(id: Int64) throws {
-        let removed = try database.pool.write { db in
+    @discardableResult
+    package func drop(id: Int64, now: Date = Date()) throws -> Int64? {
+        try database.pool.write { db in
+            let jobID = try Int64?.fetchOne(db, sql: "SELECT job_id FROM quarantine WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM quarantine WHERE id = ?", arguments: [id])
-            return db.changesCount
+            guard db.changesCount > 0 else { throw JobQueueError(.notFound, "no quarantine entry \(id)") }
+            guard let jobID = jobID ?? nil,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine WHERE job_id = ?", arguments: [jobID]) == 0
+            else { return nil }
+            try db.execute(
+                sql: "UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ? WHERE id = ? AND state = 'quarantined'",
+                arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, jobID])
+            return db.changesCount > 0 ? jobID : nil
         }
-        if removed == 0 { throw JobQueueError(.notFound, "no quarantine entry \(id)") }
     }
 }
