@@ -116,7 +116,8 @@ public struct InletHost: @unchecked Sendable {
     /// Asks for a follow-up job of this source, enqueued when this call's work is committed.
     /// - Parameters:
     ///   - priority: 1 (highest) … 10; `nil` for the default.
-    ///   - uniqueKey: a queued job with the same key absorbs this one.
+    ///   - uniqueKey: a queued job of this source with the same key absorbs this one (its args
+    ///     merged in, this request's keys winning); keys are per source.
     public func enqueue(kind: String, args: [String: JSONValue] = [:], priority: Int? = nil, uniqueKey: String? = nil) throws {
         let argsJSON = JSONValue.object(args).jsonBytes()
         let status = kind.withCString { kindPointer in

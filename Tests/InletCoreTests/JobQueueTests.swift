@@ -32,6 +32,28 @@ struct JobQueueTests {
         #expect(try queue.depth()[.queued] == 1)
     }
 
+    @Test func uniqueKeysAreEachSourcesOwn() throws {
+        // Two sources over the same repository ask for `repo:acme/x`: neither merges into, waits
+        // for, or folds in the other's job.
+        let queue = queue()
+        #expect(try queue.enqueue(JobRequest(source: "a", kind: "repo", uniqueKey: "repo:acme/x"), now: start) == .enqueued(1))
+        #expect(try queue.enqueue(JobRequest(source: "b", kind: "repo", uniqueKey: "repo:acme/x"), now: start) == .enqueued(2))
+        #expect(try queue.enqueue(JobRequest(source: "a", kind: "repo", uniqueKey: "repo:acme/x"), now: start) == .coalesced(1))
+        let running = try queue.lease(capacity: ["a": 1], limit: 1, owner: "w", now: start, leaseFor: .seconds(30))
+        #expect(running.map(\.id) == [1])
+        #expect(try queue.isActive(source: "a", uniqueKey: "repo:acme/x"))
+        #expect(try !queue.isActive(source: "c", uniqueKey: "repo:acme/x"))
+        // a's job runs: b's queued one is not its twin, and is leased and due.
+        #expect(try queue.nextDueTime(sources: ["b"]) == start)
+        #expect(try queue.lease(capacity: ["b": 1], limit: 1, owner: "w", now: start, leaseFor: .seconds(30)).map(\.id) == [2])
+        _ = try queue.enqueue(JobRequest(source: "b", kind: "repo", uniqueKey: "repo:acme/x"), now: start)  // b's own twin: 3
+        try database.pool.write { db in
+            try queue.markRetry(running[0].lease!, runAt: start, error: "again", countsAsAttempt: true, now: start, in: db)
+        }
+        #expect(try queue.job(id: 3)?.state == .queued)  // not folded into a's job
+        #expect(try queue.job(id: 1)?.coalesced == 1)
+    }
+
     @Test func aFullSyncMergedWithAPlainOneStaysFullWhicheverCameFirst() throws {
         let queue = queue()
         _ = try queue.enqueue(JobRequest(source: "a", args: "{}", uniqueKey: "sync:a"), now: start)

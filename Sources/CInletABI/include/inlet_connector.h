@@ -263,7 +263,8 @@ typedef struct inlet_host {
 
     /* Ask for a follow-up job of this source: kind (C string, e.g. "sync"), args (a JSON object,
        (args_json, args_len)), priority 1 (highest) .. 10 (0 = the default, 5), unique_key
-       (C string or NULL): a job with the same unique key already queued absorbs this one.
+       (C string or NULL): a job of this source with the same unique key already queued
+       absorbs this one (its args merged in: this request's keys win); keys are per source.
        Staged like records: enqueued only when the call's work is committed. */
     inlet_status (*_Nonnull enqueue)(inlet_call *_Nonnull call, const char *_Nonnull kind,
                                      const char *_Nullable args_json, size_t args_len, int32_t priority,

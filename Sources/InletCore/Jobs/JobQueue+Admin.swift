@@ -31,7 +31,8 @@ extension JobQueue {
                 throw JobQueueError(.invalidState, "job \(id) is \(job.state.rawValue); only finished jobs can be retried")
             }
             if let key = job.uniqueKey,
-                let twin = try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE unique_key = ? AND state = 'queued'", arguments: [key])
+                let twin = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM jobs WHERE source = ? AND unique_key = ? AND state = 'queued'", arguments: [job.source, key])
             {
                 throw JobQueueError(.invalidState, "job \(twin) with the same unique key '\(key)' is already queued")
             }

@@ -116,7 +116,7 @@ extension JobQueue {
                     SELECT min(j.run_at) FROM jobs AS j INDEXED BY jobs_claim
                     WHERE j.state = 'queued' AND j.source IN (\(placeholders))
                       AND (j.unique_key IS NULL OR NOT EXISTS (
-                          SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.unique_key = j.unique_key))
+                          SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.source = j.source AND r.unique_key = j.unique_key))
                     """,
                 arguments: StatementArguments(Array(sources)))
         }.map(Date.init(timeIntervalSince1970:))
@@ -145,16 +145,17 @@ extension JobQueue {
         }
     }
 
-    /// Whether a source's sync (by its unique key) is queued or running. Two lookups, each in the
-    /// partial index of its state (`state IN (…)` would walk every queued and running job).
-    package func isActive(uniqueKey: String) throws -> Bool {
+    /// Whether a job of `source` with `uniqueKey` (its sync's) is queued or running. Two
+    /// lookups, each in the partial index of its state (`state IN (…)` would walk every queued
+    /// and running job).
+    package func isActive(source: String, uniqueKey: String) throws -> Bool {
         try database.pool.read { db in
             try Bool.fetchOne(
                 db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM jobs WHERE unique_key = ? AND state = 'queued')
-                        OR EXISTS (SELECT 1 FROM jobs WHERE unique_key = ? AND state = 'running')
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE source = ?1 AND unique_key = ?2 AND state = 'queued')
+                        OR EXISTS (SELECT 1 FROM jobs WHERE source = ?1 AND unique_key = ?2 AND state = 'running')
                     """,
-                arguments: [uniqueKey, uniqueKey]) ?? false
+                arguments: [source, uniqueKey]) ?? false
         }
     }
 }

@@ -46,7 +46,9 @@ package struct JobQueue: Sendable {
         let time = now.timeIntervalSince1970
         let runAt = (request.runAt ?? now).timeIntervalSince1970
         if let key = request.uniqueKey,
-            let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, priority, run_at FROM jobs WHERE unique_key = ? AND state = 'queued'"), arguments: [key])
+            let existing = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, priority, run_at FROM jobs WHERE source = ? AND unique_key = ? AND state = 'queued'"),
+                arguments: [request.source, key])
         {
             // Merge: the queued job runs as early and as urgently as the most pressing request,
             // with the arguments of both (a `--full` sync merged into a queued plain one stays full).
@@ -110,7 +112,7 @@ extension JobQueue {
             SELECT \(Job.selection) FROM jobs AS j
             WHERE j.state = 'queued' AND j.source = ? AND j.run_at <= ?
               AND (j.unique_key IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.unique_key = j.unique_key))
+                  SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.source = j.source AND r.unique_key = j.unique_key))
             ORDER BY j.priority, j.run_at, j.id
             LIMIT ?
             """)
@@ -210,10 +212,12 @@ extension JobQueue {
         var runAt = runAt.timeIntervalSince1970
         var priority: Int?
         var absorbed = 0
-        if let key = try String.fetchOne(db.cachedStatement(sql: "SELECT unique_key FROM jobs WHERE id = ?"), arguments: [lease.jobID]) {
+        if let job = try Row.fetchOne(db.cachedStatement(sql: "SELECT source, unique_key FROM jobs WHERE id = ?"), arguments: [lease.jobID]),
+            let key = job["unique_key"] as String?
+        {
             for twin in try Row.fetchAll(
-                db, sql: "SELECT id, priority, run_at, coalesced FROM jobs WHERE unique_key = ? AND state = 'queued'",
-                arguments: [key])
+                db, sql: "SELECT id, priority, run_at, coalesced FROM jobs WHERE source = ? AND unique_key = ? AND state = 'queued'",
+                arguments: [job["source"] as String, key])
             {
                 let twinID: Int64 = twin["id"]
                 runAt = min(runAt, twin["run_at"])

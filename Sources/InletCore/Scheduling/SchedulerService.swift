@@ -102,7 +102,7 @@ package final class SchedulerService: Service {
         guard let (schedule, maxAttempts) = schedules.withLock({ $0[name] }) else { return }
         let key = JobRequest.syncKey(source: name)
         do {
-            switch SourceScheduler.onTick(syncQueuedOrRunning: try queue.isActive(uniqueKey: key)) {
+            switch SourceScheduler.onTick(syncQueuedOrRunning: try queue.isActive(source: name, uniqueKey: key)) {
             case .coalesce:
                 InletMetrics.coalesced(source: name)
                 logger.debug("schedule of '\(name)': its sync is already queued or running")

@@ -340,6 +340,17 @@ extension InletDatabase {
             try db.execute(sql: "ALTER TABLE audit_rebuilt RENAME TO audit")
             try db.execute(sql: "DELETE FROM sqlite_sequence WHERE name = 'audit'")
         }
+        migrator.registerMigration("v10-unique-keys-per-source") { db in
+            // A unique key is a source's own: two sources over the same repository (the same
+            // plugin key `repo:acme/x`) must not merge each other's jobs, and a source renamed
+            // by a reload must not find its requests absorbed by the old name's queued jobs.
+            try db.execute(sql: "DROP INDEX jobs_unique_queued")
+            try db.execute(sql: "DROP INDEX jobs_running_unique")
+            try db.execute(sql: """
+                CREATE UNIQUE INDEX jobs_unique_queued ON jobs(source, unique_key) WHERE state = 'queued' AND unique_key IS NOT NULL
+                """)
+            try db.execute(sql: "CREATE INDEX jobs_running_unique ON jobs(source, unique_key) WHERE state = 'running' AND unique_key IS NOT NULL")
+        }
         return migrator
     }
 }
