@@ -60,14 +60,14 @@ struct HTTPHarness {
             """
     }
 
-    init(yaml: String = HTTPHarness.yaml()) throws {
+    init(yaml: String = HTTPHarness.yaml(), bodyBudget: BodyBudget = BodyBudget(limit: WebhookReceiver.bodyBudgetBytes)) throws {
         directory = try TemporaryDirectory()
         config = try ConfigLoader.load(yaml: yaml, file: directory.path + "/inlet.yaml", environment: [:])
         database = try InletDatabase(dataDirectory: directory.path)
         queue = JobQueue(database: database, maxSize: config.queue.maxSize)
         surface = HTTPSurface(
             config: LiveConfig(config), queue: queue, committer: GroupCommitter(database: database), registry: TestMetrics.registry,
-            availability: availability, logger: Logger(label: "inlet-http-tests"))
+            availability: availability, bodyBudget: bodyBudget, logger: Logger(label: "inlet-http-tests"))
     }
 
     /// The server on an ephemeral port of 127.0.0.1.

@@ -59,6 +59,31 @@ struct WebhookStreamingTests {
         #expect(try harness.isEmpty())
     }
 
+    /// Bodies held at once are bounded across requests: past the budget a delivery is refused
+    /// (503 with Retry-After) while it streams, and what it held is given back.
+    @Test func refusedPastTheBudgetOfBodiesHeldAtOnce() async throws {
+        let budget = BodyBudget(limit: 1 << 20)
+        let harness = try HTTPHarness(bodyBudget: budget)
+        try await withServer(harness) { port in
+            let chunk = [UInt8](repeating: UInt8(ascii: " "), count: 256 << 10)
+            let head = Self.head(signature: WebhookSignature.sign(chunk, secret: HTTPHarness.secret), extra: "Transfer-Encoding: chunked")
+            let result = try await RawHTTPClient(port: port).sendChunkedOnThread(head: head, chunks: [[UInt8]](repeating: chunk, count: 8))
+            #expect(result.status == 503, "response: \(result.response.prefix(300))")
+            #expect(result.response.contains(#""code":"busy""#))
+            #expect(result.response.lowercased().contains("retry-after: 30"))
+        }
+        #expect(budget.inUse == 0)
+        #expect(try harness.isEmpty())
+        // An ordinary delivery fits.
+        let body = try Fixture.payload("push")
+        try await harness.application.test(.router) { client in
+            let response = try await client.execute(
+                uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body), body: ByteBuffer(bytes: body))
+            #expect(response.status == .accepted)
+        }
+        #expect(budget.inUse == 0)
+    }
+
     /// A chunked body with no Content-Length, on a real socket: refused once 25 MB arrived, not
     /// after buffering all of it, and nothing stored.
     @Test func refusedWhileStreaming() async throws {

@@ -15,6 +15,7 @@ package struct HTTPSurface: Sendable {
     package let stats: WebhookStats
     let runtime: (@Sendable () async -> [Orchestrator.SourceSnapshot])?
     let availability: SourceAvailability
+    let bodyBudget: BodyBudget
     let wakeup: Wakeup?
     let logger: Logger
 
@@ -22,13 +23,15 @@ package struct HTTPSurface: Sendable {
     ///   - runtime: the orchestrator's live view of its sources, for `/health`.
     ///   - availability: the orchestrator's sources that cannot run now (their webhooks and
     ///     on-demand syncs are refused instead of queued for good).
+    ///   - bodyBudget: how many bytes of webhook bodies may be buffered at once.
     ///   - wakeup: signalled when a request adds a job, so an idle worker leases it at once.
     package init(
         config: LiveConfig, queue: JobQueue, committer: GroupCommitter, registry: PrometheusCollectorRegistry,
         runtime: (@Sendable () async -> [Orchestrator.SourceSnapshot])? = nil, availability: SourceAvailability = SourceAvailability(),
-        wakeup: Wakeup? = nil, logger: Logger
+        bodyBudget: BodyBudget = BodyBudget(limit: WebhookReceiver.bodyBudgetBytes), wakeup: Wakeup? = nil, logger: Logger
     ) {
         self.availability = availability
+        self.bodyBudget = bodyBudget
         self.config = config
         self.queue = queue
         self.committer = committer
@@ -50,7 +53,8 @@ package struct HTTPSurface: Sendable {
         // First: it also wraps the router's answer to requests no route matches.
         router.add(middleware: UnmatchedRouteMiddleware(config: config, routes: Self.routes, logger: logger))
         let receiver = WebhookReceiver(
-            config: config, queue: queue, committer: committer, stats: stats, availability: availability, wakeup: wakeup, logger: logger)
+            config: config, queue: queue, committer: committer, stats: stats, availability: availability, budget: bodyBudget,
+            wakeup: wakeup, logger: logger)
         router.post("webhooks/:source") { request, context in try await receiver.handle(request, context: context) }
         let health = HealthEndpoint(
             config: config, queue: queue, statusStore: SourceStatusStore(database: queue.database), stats: stats, runtime: runtime)
@@ -72,6 +76,8 @@ package struct HTTPSurface: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: router(),
+            // A connection idle (or an upload stalled) for a minute is closed: it holds memory.
+            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "inlet"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
             logger: logger)

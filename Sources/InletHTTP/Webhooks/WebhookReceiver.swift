@@ -13,6 +13,9 @@ package struct WebhookReceiver: Sendable {
     package static let maxBodySize = 25 * 1024 * 1024
     /// How long a client should wait after a 429 (queue full).
     package static let retryAfterSeconds = 30
+    /// The most bytes of bodies buffered at once by all requests: five at GitHub's cap, or
+    /// thousands of ordinary deliveries (a few KB each).
+    package static let bodyBudgetBytes = 5 * maxBodySize
     /// The request headers kept with a delivery (lowercase), for the connector.
     static let keptHeaders = [
         "x-github-event", "x-github-delivery", "x-github-hook-id", "x-github-hook-installation-target-type",
@@ -24,14 +27,17 @@ package struct WebhookReceiver: Sendable {
     let committer: GroupCommitter
     let stats: WebhookStats
     let availability: SourceAvailability
+    let budget: BodyBudget
     let wakeup: Wakeup?
     let logger: Logger
 
     package init(
         config: LiveConfig, queue: JobQueue, committer: GroupCommitter, stats: WebhookStats,
-        availability: SourceAvailability = SourceAvailability(), wakeup: Wakeup?, logger: Logger
+        availability: SourceAvailability = SourceAvailability(), budget: BodyBudget = BodyBudget(limit: bodyBudgetBytes),
+        wakeup: Wakeup?, logger: Logger
     ) {
         self.availability = availability
+        self.budget = budget
         self.config = config
         self.queue = queue
         self.committer = committer
@@ -84,7 +90,13 @@ package struct WebhookReceiver: Sendable {
         guard let signature = request.headers[Self.signatureHeader] else {
             throw APIError(.unauthorized, code: "unauthorized", "missing X-Hub-Signature-256")
         }
-        let body = try await Self.collect(request.body, upTo: Self.maxBodySize)
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        var held = 0
+        defer { budget.give(held) }
+        let body = try await Self.collect(request.body, upTo: Self.maxBodySize, declared: declared) { bytes in
+            guard budget.take(bytes) else { throw Self.busy }
+            held += bytes
+        }
         guard WebhookSignature.isValid(signature, body: body, secrets: secrets) else {
             throw APIError(.unauthorized, code: "unauthorized", "X-Hub-Signature-256 does not match the body under any configured secret")
         }
@@ -170,17 +182,35 @@ package struct WebhookReceiver: Sendable {
     }
 
     /// Collects a request body, refusing it as soon as it grows past `limit` (a lying or absent
-    /// Content-Length does not get us to buffer more).
-    static func collect(_ body: RequestBody, upTo limit: Int) async throws -> [UInt8] {
+    /// Content-Length does not get us to buffer more). `hold` is told of the bytes about to be
+    /// held (the declared length at once, then what arrives beyond it) and may refuse them.
+    static func collect(
+        _ body: RequestBody, upTo limit: Int, declared: Int? = nil, hold: (Int) throws -> Void = { _ in }
+    ) async throws -> [UInt8] {
         var bytes: [UInt8] = []
+        var reserved = 0
+        if let declared, declared > 0, declared <= limit {
+            // One allocation of the announced size, instead of doublings up to twice it.
+            try hold(declared)
+            reserved = declared
+            bytes.reserveCapacity(declared)
+        }
         for try await chunk in body {
             guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
+            let beyond = bytes.count + chunk.readableBytes - reserved
+            if beyond > 0 {
+                try hold(beyond)
+                reserved += beyond
+            }
             bytes.append(contentsOf: chunk.readableBytesView)
         }
         return bytes
     }
 
     static let tooLarge = APIError(.contentTooLarge, code: "too_large", "the body is over 25 MB, GitHub's own limit")
+    static let busy = APIError(
+        .serviceUnavailable, code: "busy", "too many large deliveries are being received at once; send it again later",
+        headers: [.retryAfter: "\(retryAfterSeconds)"])
     static let signatureHeader = HTTPField.Name("X-Hub-Signature-256")!
     static let eventHeader = HTTPField.Name("X-GitHub-Event")!
     static let deliveryHeader = HTTPField.Name("X-GitHub-Delivery")!
