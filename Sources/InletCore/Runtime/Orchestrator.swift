@@ -91,6 +91,9 @@ package actor Orchestrator {
     package struct LeasePlan: Sendable {
         package var capacity: [String: Int] = [:]
         package var concurrency: [String: Int] = [:]
+        /// Sources whose breaker upstream reports just opened: their jobs leased ahead while it
+        /// was closed are given back, not started (a finished job's report does the same).
+        package var paused: Set<String> = []
     }
 
     /// How many jobs of each source may be leased now: `concurrency - running`, plus up to
@@ -101,8 +104,8 @@ package actor Orchestrator {
     /// half-open breaker admits one probe and nothing ahead.
     package func leasePlan(queue: JobQueue, ahead: Int = 0, budget: Duration = .zero) -> LeasePlan {
         let now = clock.now
-        absorbUpstreamReports(now: now)
         var plan = LeasePlan()
+        plan.paused = absorbUpstreamReports(now: now)
         for name in sources.keys.sorted() {
             guard var runtime = sources[name], runtime.config.isEnabled, runtime.plugin != nil,
                 runtime.loadError == nil, runtime.disabledReason == nil
@@ -127,7 +130,11 @@ package actor Orchestrator {
                 logger.notice("circuit breaker of '\(name)' is half-open: one probe job may run")
                 persistHealth(name, runtime)
             case .defer(let until):
-                if (try? queue.deferJobs(of: name, until: until, now: now)) ?? 0 > 0 {
+                // Open: the jobs move to its end, once. While a half-open breaker's probe runs,
+                // they are not moved again each round (each move rewrote every queued job of
+                // the source): without capacity, they are not leased anyway.
+                if case .halfOpen = runtime.breaker.state {
+                } else if (try? queue.deferJobs(of: name, until: until, now: now)) ?? 0 > 0 {
                     logger.info("circuit breaker of '\(name)' is open: its jobs wait until \(until)")
                 }
             }
@@ -277,11 +284,15 @@ package actor Orchestrator {
 
     /// Feeds the HTTP service's verdicts on each source's upstream (5xx or network error: a
     /// failure; any other answer: a success) to the source's breaker, in the order they came.
-    private func absorbUpstreamReports(now: Date) {
-        guard let reports = http?.upstream.take(), !reports.isEmpty else { return }
+    /// - Returns: the sources whose breaker these reports took out of `closed`.
+    @discardableResult
+    private func absorbUpstreamReports(now: Date) -> Set<String> {
+        guard let reports = http?.upstream.take(), !reports.isEmpty else { return [] }
+        var left: Set<String> = []
         for (name, results) in reports.sorted(by: { $0.key < $1.key }) {
             guard var runtime = sources[name] else { continue }
             let before = (runtime.breaker.persisted.name, runtime.breaker.persisted.consecutiveFailures)
+            defer { if before.0 == "closed" && runtime.breaker.name != "closed" { left.insert(name) } }
             for success in results {
                 if let transition = runtime.breaker.record(success: success, now: now) {
                     logger.notice("circuit breaker of '\(name)': \(transition) (upstream HTTP \(success ? "answered" : "failed"))")
@@ -293,6 +304,7 @@ package actor Orchestrator {
                 persistHealth(name, runtime)
             }
         }
+        return left
     }
 
     private func persistHealth(_ name: String, _ runtime: SourceRuntime) {

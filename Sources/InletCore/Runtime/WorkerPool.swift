@@ -97,6 +97,7 @@ package final class WorkerPool: Service {
                 lastLease = ContinuousClock.now
                 let plan = await orchestrator.leasePlan(queue: queue, ahead: leaseAhead, budget: leaseAheadBudget)
                 runnable = Set(plan.capacity.keys)
+                for source in plan.paused { await releaseReady(of: source) }
                 var leased: [Job] = []
                 do {
                     // Inside the group commit of finishing jobs: one transaction, one WAL append for both.
