@@ -182,6 +182,26 @@ struct EngineTests {
         #expect(orchestrator.availability.reason(for: "broken") == nil)
     }
 
+    @Test func aCreateThatNeverReturnsTimesOutCountsAsStuckAndDoesNotHoldTheDaemon() async throws {
+        let engine = try EngineHarness(
+            sources: EngineHarness.echoSource("frozen", config: "{ hang_create: true }", settings: "timeout: 200ms")
+                + "\n" + EngineHarness.echoSource("fine", config: #"{ records: [{ key: "a", content: "x" }] }"#),
+            extra: "watchdog: { max_stuck_calls: 1 }")
+        engine.start()
+        let frozen = try engine.enqueue("frozen")
+        try await engine.waitUntil("the create times out and the job goes back to the queue") {
+            try engine.job(frozen).state == .queued && engine.job(frozen).attempts == 1
+        }
+        #expect(try engine.job(frozen).lastError?.contains("create did not return within 200ms") == true)
+        try await engine.waitUntil("the watchdog disables the source") {
+            try engine.status("frozen", "disabled_reason")?.hasPrefix("disabled by the watchdog: 1 plugin calls") == true
+        }
+        // Every other source runs on.
+        let fine = try engine.enqueue("fine")
+        try await engine.waitUntil("the other source's job succeeds") { try engine.job(fine).state == .succeeded }
+        await engine.stop()  // returns: the frozen create holds only its own thread
+    }
+
     @Test func aJobIsBoundByTheMaxAttemptsItWasQueuedWithNotTheSourcesCurrentOne() async throws {
         // The source now says 10 (a reloaded config); the job was queued when it said 2, which
         // is what `inlet jobs show` prints and what a rescue after a crash goes by.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The daemon's view of its sources: their plugins and instances, circuit breakers, running
 /// jobs and watchdog verdicts. It decides how many jobs of each source may be leased now; the
@@ -24,6 +25,17 @@ package actor Orchestrator {
         /// How long the source's jobs have been taking (a moving average; nil before the first).
         var recentDuration: Duration?
 
+        /// Counts a plugin call abandoned on its thread; at `maxStuckCalls` the watchdog
+        /// disables the source.
+        mutating func countStuckCall(of name: String, maxStuckCalls: Int, logger: Logger) {
+            stuckCalls += 1
+            InletMetrics.stuckCalls(source: name, count: stuckCalls)
+            if stuckCalls >= maxStuckCalls, disabledReason == nil {
+                disabledReason = "disabled by the watchdog: \(stuckCalls) plugin calls did not return within timeout + cancel_grace"
+                logger.error("source '\(name)' \(disabledReason!); other sources run on")
+            }
+        }
+
         /// How many of the source's jobs run at once: its `concurrency`, or 1 when its plugin
         /// is not reentrant. Its calls take turns on one instance anyway, and a job waiting for
         /// the turn would spend its timeout waiting, then count as timed out or stuck.
@@ -45,6 +57,8 @@ package actor Orchestrator {
     private let wakeup: Wakeup
     /// The host's HTTP service every instance's calls use.
     private let http: HTTPService?
+    /// The watchdog's settings, read at start-up only (as the job runner's are).
+    private let watchdog: InletConfig.Watchdog
     /// Which sources cannot run now and why, for the HTTP surface (kept with `source_status`).
     package nonisolated let availability = SourceAvailability()
 
@@ -53,6 +67,7 @@ package actor Orchestrator {
         http: HTTPService? = nil
     ) {
         self.config = configured.config
+        self.watchdog = configured.config.watchdog
         self.http = http
         self.configured = configured
         self.status = SourceStatusRecorder(database: database)
@@ -193,7 +208,9 @@ package actor Orchestrator {
             throw PluginError(.unknownConnector, path: "", "source '\(job.source)' has no plugin")
         }
         if let instance = runtime.instance { return (runtime.config, instance) }
-        if let creating = runtime.creating { return (runtime.config, try await creating.value) }
+        if let creating = runtime.creating {
+            return (runtime.config, try await Self.value(of: creating, within: runtime.config.timeout, source: job.source))
+        }
         let config = runtime.config
         let configured = self.configured
         let logger = self.logger
@@ -201,16 +218,53 @@ package actor Orchestrator {
         let creating = Task { try await configured.instantiate(config, logger: logger, http: http) }
         sources[job.source]?.creating = creating
         do {
-            let instance = try await creating.value
+            let instance = try await Self.value(of: creating, within: config.timeout, source: job.source)
             // The config may have been reloaded meanwhile: only the current generation keeps it.
             if sources[job.source]?.creating == creating {
                 sources[job.source]?.creating = nil
                 sources[job.source]?.instance = instance
             }
             return (config, instance)
+        } catch let timedOut as CreateTimedOut {
+            // Abandoned on its thread, like a stuck call: counted, and the next job tries anew.
+            if var runtime = sources[job.source], runtime.creating == creating {
+                runtime.creating = nil
+                runtime.countStuckCall(of: job.source, maxStuckCalls: watchdog.maxStuckCalls, logger: logger)
+                sources[job.source] = runtime
+                persistHealth(job.source, runtime)
+            }
+            throw timedOut
         } catch {
             if sources[job.source]?.creating == creating { sources[job.source]?.creating = nil }
             throw error
+        }
+    }
+
+    /// A plugin's `create` did not return within the source's timeout: the job is retried (the
+    /// call counts as stuck, and enough of them disable the source).
+    package struct CreateTimedOut: Error, CustomStringConvertible {
+        package var description: String
+    }
+
+    /// The instance `creating` makes, or ``CreateTimedOut`` after `limit`, or `CancellationError`
+    /// when the waiting task is cancelled (shutdown): a `create` that never returns holds only
+    /// its own thread, never the worker or the daemon's exit.
+    private static func value(
+        of creating: Task<ConnectorInstance, any Error>, within limit: Duration, source: String
+    ) async throws -> ConnectorInstance {
+        let answer = FirstAnswer<ConnectorInstance>()
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            if Task.isCancelled { return }
+            answer.answer(.failure(CreateTimedOut(
+                description: "source '\(source)': the plugin's create did not return within \(DurationFormat.string(from: limit)) (the source's timeout)")))
+        }
+        defer { timer.cancel() }
+        Task { answer.answer(await creating.result) }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { answer.install($0) }
+        } onCancel: {
+            answer.answer(.failure(CancellationError()))
         }
     }
 
@@ -260,15 +314,7 @@ package actor Orchestrator {
                 if let instance, runtime.instance === instance { runtime.instance = nil }
                 if let instance { retiring[ObjectIdentifier(instance)] = nil }
             }
-            if report.stuck {
-                runtime.stuckCalls += 1
-                InletMetrics.stuckCalls(source: name, count: runtime.stuckCalls)
-                if runtime.stuckCalls >= config.watchdog.maxStuckCalls {
-                    runtime.disabledReason =
-                        "disabled by the watchdog: \(runtime.stuckCalls) plugin calls did not return within timeout + cancel_grace"
-                    logger.error("source '\(name)' \(runtime.disabledReason!); other sources run on")
-                }
-            }
+            if report.stuck { runtime.countStuckCall(of: name, maxStuckCalls: watchdog.maxStuckCalls, logger: logger) }
             sources[name] = runtime
             InletMetrics.circuitState(source: name, value: runtime.breaker.gaugeValue)
             // Written only when something changed: not one extra transaction per job.
@@ -278,7 +324,8 @@ package actor Orchestrator {
         }
         wakeup.signal()
         let admits = sources[name].map { $0.breaker.name == "closed" && $0.disabledReason == nil && $0.config.isEnabled } ?? false
-        if let toDestroy { await toDestroy.destroy() }
+        // On its own task: a `destroy` that never returns must not hold this worker's slot.
+        if let toDestroy { Task { await toDestroy.destroy() } }
         return admits
     }
 
@@ -374,15 +421,27 @@ package actor Orchestrator {
         config = configured.config
         self.configured = configured
         wakeup.signal()
-        for instance in toDestroy { await instance.destroy() }
+        if !toDestroy.isEmpty { Task { for instance in toDestroy { await instance.destroy() } } }
     }
 
-    /// Destroys every instance with no running job (at shutdown).
-    package func shutdown() async {
-        for (_, runtime) in sources where runtime.running == 0 {
-            if let instance = runtime.instance { await instance.destroy() }
-        }
+    /// Destroys every instance with no running job (at shutdown), waiting at most
+    /// `limit` for the plugins' `destroy`: one that never returns must not keep the daemon up.
+    package func shutdown(within limit: Duration = .seconds(5)) async {
+        let instances = sources.values.filter { $0.running == 0 }.compactMap(\.instance)
         sources = sources.mapValues { var runtime = $0; if runtime.running == 0 { runtime.instance = nil }; return runtime }
+        guard !instances.isEmpty else { return }
+        let answer = FirstAnswer<Bool>()
+        Task {
+            for instance in instances { await instance.destroy() }
+            answer.answer(.success(true))
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            answer.answer(.success(false))
+        }
+        defer { timer.cancel() }
+        let done = (try? await withCheckedThrowingContinuation { answer.install($0) }) ?? false
+        if !done { logger.warning("a plugin's destroy did not return within \(DurationFormat.string(from: limit)): exiting without it") }
     }
 
     /// A source's runtime facts, for `/health` and tests.

@@ -24,6 +24,7 @@ final class EchoConnector: Connector {
            "sequence": {"type": "object"},
            "sleep_ms": {"type": "integer", "minimum": 0},
            "hang": {"type": "string", "enum": ["until_cancelled", "ignore_cancel"]},
+           "hang_create": {"type": "boolean"},
            "fail_runs": {"type": "integer", "minimum": 0},
            "http_url": {"type": "string"},
            "_inlet": {"type": "object"}}}
@@ -51,6 +52,8 @@ final class EchoConnector: Connector {
         var sleepMs: Int?
         /// `until_cancelled`: run until the host cancels; `ignore_cancel`: never return.
         var hang: String?
+        /// `create` never returns.
+        var hangCreate: Bool?
         /// The first N runs fail (counted in state, committed by nothing: so counted in memory).
         var failRuns: Int?
         /// Each sync first GETs this URL through the host and emits the answer as record `http`.
@@ -67,6 +70,7 @@ final class EchoConnector: Connector {
         settings = try config.decode(Settings.self)
         source = config.sourceName
         if let refuse = settings.refuse { throw ConnectorError.failed(refuse) }
+        if settings.hangCreate == true { while true { sleep(1) } }
         host.log(.debug, "echo connector created for \(source)")
     }
 
