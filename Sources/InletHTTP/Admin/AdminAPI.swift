@@ -21,10 +21,26 @@ package struct AdminAPI: Sendable {
         let v1 = router.group("v1").add(middleware: BearerTokenMiddleware(config: config))
         v1.get("jobs") { request, _ in try listJobs(request) }
         v1.get("jobs/:id") { _, context in try showJob(id(context)) }
-        v1.post("sources/:name/sync") { request, context in try sync(context.parameters.get("name") ?? "", request) }
+        v1.post("sources/:name/sync") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            return try await Self.offPool { try sync(name, request) }
+        }
         v1.get("quarantine") { request, _ in try listQuarantine(request) }
-        v1.post("quarantine/:id/retry") { _, context in try retryQuarantined(id(context)) }
-        v1.delete("quarantine/:id") { _, context in try dropQuarantined(id(context)) }
+        v1.post("quarantine/:id/retry") { _, context in
+            let id = try id(context)
+            return try await Self.offPool { try retryQuarantined(id) }
+        }
+        v1.delete("quarantine/:id") { _, context in
+            let id = try id(context)
+            return try await Self.offPool { try dropQuarantined(id) }
+        }
+    }
+
+    /// Runs a handler that writes on a thread of its own: a write waits for SQLite's one writer
+    /// (a large sync commit, a prune batch may hold it for seconds), and the cooperative pool's
+    /// few threads also answer webhooks, which must stay fast.
+    static func offPool(_ work: @escaping @Sendable () throws -> Response) async throws -> Response {
+        try await PluginThread.run(name: "inlet-admin") { Result { try work() } }.get()
     }
 
     // MARK: - Jobs
