@@ -202,6 +202,33 @@ struct EngineTests {
         await engine.stop()  // returns: the frozen create holds only its own thread
     }
 
+    @Test func anInstanceAReloadReplacedIsDestroyedWhenItsLastJobFinishesAndNotBefore() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource("echo", config: "{ records: [] }"))
+        let orchestrator = Orchestrator(
+            sources: ConfiguredSources(config: engine.config, environment: [:]), database: engine.database,
+            clock: SystemScheduleClock(), logger: Logger(label: "test"), wakeup: Wakeup())
+        for _ in 0..<3 { _ = try engine.enqueue("echo") }
+        let jobs = try engine.queue.lease(capacity: ["echo": 3], limit: 3, owner: "t", now: Date(), leaseFor: .seconds(30))
+        await orchestrator.started(jobs)
+        // Two jobs of the first instance (one leased ahead), then a reload changes the source.
+        let (_, old) = try await orchestrator.prepare(jobs[0])
+        #expect(try await orchestrator.prepare(jobs[1]).1 === old)
+        let changed = try ConfigLoader.load(
+            yaml: "data_dir: \(engine.directory.path)/var\nsources:\n" + EngineHarness.echoSource("echo", config: #"{ records: [{ key: "b" }] }"#),
+            file: engine.directory.file("inlet.yaml"), environment: [:])
+        await orchestrator.reload(ConfiguredSources(config: changed, environment: [:]))
+        let (_, fresh) = try await orchestrator.prepare(jobs[2])
+        #expect(fresh !== old)
+        await orchestrator.finished(JobRunner.Report(job: jobs[0], outcome: .succeeded), instance: old)
+        #expect(!old.isDestroyed)  // a job still runs on it
+        await orchestrator.finished(JobRunner.Report(job: jobs[1], outcome: .succeeded), instance: old)
+        try await engine.waitUntil("the replaced instance is destroyed") { old.isDestroyed }
+        await orchestrator.finished(JobRunner.Report(job: jobs[2], outcome: .succeeded), instance: fresh)
+        #expect(!fresh.isDestroyed)  // the current one stays
+        await orchestrator.shutdown()
+        #expect(fresh.isDestroyed)
+    }
+
     @Test func aJobIsBoundByTheMaxAttemptsItWasQueuedWithNotTheSourcesCurrentOne() async throws {
         // The source now says 10 (a reloaded config); the job was queued when it said 2, which
         // is what `inlet jobs show` prints and what a rescue after a crash goes by.

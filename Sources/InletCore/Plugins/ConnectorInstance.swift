@@ -126,6 +126,9 @@ package final class ConnectorInstance: Sendable {
     /// Calls started and not yet returned from the plugin.
     package var callsRunning: Int { lifecycle.withLock { $0.callsRunning } }
 
+    /// Whether `destroy` ran (or is running).
+    package var isDestroyed: Bool { lifecycle.withLock { $0.destroyed } }
+
     private func invoke(
         _ call: PluginCall,
         _ body: @escaping @Sendable (inlet_connector, UnsafeMutableRawPointer?, OpaquePointer) -> inlet_status

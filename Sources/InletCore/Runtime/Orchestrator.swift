@@ -48,9 +48,12 @@ package actor Orchestrator {
     /// The config's sources matched with their plugins (replaced by `reload`).
     private var configured: ConfiguredSources
     private var sources: [String: SourceRuntime] = [:]
-    /// Instances no longer current (config changed, source removed, abandoned by the watchdog)
-    /// with their running jobs: destroyed when the last one finishes.
-    private var retiring: [ObjectIdentifier: (instance: ConnectorInstance, running: Int)] = [:]
+    /// Jobs that `prepare` handed each instance and that have not finished. An instance no
+    /// longer current (config changed, source removed, created for a config reloaded meanwhile)
+    /// is destroyed when its count reaches zero.
+    private var inUse: [ObjectIdentifier: Int] = [:]
+    /// Instances a call may still run in (the watchdog or a shutdown abandoned it): never destroyed.
+    private var abandoned: Set<ObjectIdentifier> = []
     private let status: SourceStatusRecorder
     private let clock: any ScheduleClock
     private let logger: Logger
@@ -207,9 +210,9 @@ package actor Orchestrator {
         guard runtime.plugin != nil else {
             throw PluginError(.unknownConnector, path: "", "source '\(job.source)' has no plugin")
         }
-        if let instance = runtime.instance { return (runtime.config, instance) }
+        if let instance = runtime.instance { return (runtime.config, handOut(instance)) }
         if let creating = runtime.creating {
-            return (runtime.config, try await Self.value(of: creating, within: runtime.config.timeout, source: job.source))
+            return (runtime.config, handOut(try await Self.value(of: creating, within: runtime.config.timeout, source: job.source)))
         }
         let config = runtime.config
         let configured = self.configured
@@ -224,7 +227,7 @@ package actor Orchestrator {
                 sources[job.source]?.creating = nil
                 sources[job.source]?.instance = instance
             }
-            return (config, instance)
+            return (config, handOut(instance))
         } catch let timedOut as CreateTimedOut {
             // Abandoned on its thread, like a stuck call: counted, and the next job tries anew.
             if var runtime = sources[job.source], runtime.creating == creating {
@@ -238,6 +241,12 @@ package actor Orchestrator {
             if sources[job.source]?.creating == creating { sources[job.source]?.creating = nil }
             throw error
         }
+    }
+
+    /// Counts a job of `instance` until it finishes.
+    private func handOut(_ instance: ConnectorInstance) -> ConnectorInstance {
+        inUse[ObjectIdentifier(instance), default: 0] += 1
+        return instance
     }
 
     /// A plugin's `create` did not return within the source's timeout: the job is retried (the
@@ -281,18 +290,11 @@ package actor Orchestrator {
         absorbUpstreamReports(now: now)
         // A call abandoned by the watchdog or at shutdown may still run inside its instance.
         let callMayRun = report.stuck || report.releasedAtShutdown
-        var toDestroy: ConnectorInstance?
         if let instance {
             let id = ObjectIdentifier(instance)
-            if var entry = retiring[id] {
-                entry.running -= 1
-                if entry.running <= 0 && !callMayRun {
-                    retiring[id] = nil
-                    toDestroy = entry.instance
-                } else {
-                    retiring[id] = entry
-                }
-            }
+            let left = (inUse[id] ?? 1) - 1
+            inUse[id] = left > 0 ? left : nil
+            if callMayRun { abandoned.insert(id) }
         }
         if var runtime = sources[name] {
             let before = (runtime.breaker.persisted.name, runtime.breaker.persisted.consecutiveFailures, runtime.stuckCalls)
@@ -312,7 +314,6 @@ package actor Orchestrator {
                 // destroyed (that would free memory the call uses, and the ABI forbids destroy
                 // during a call); later jobs get a fresh one, and shutdown leaves it be.
                 if let instance, runtime.instance === instance { runtime.instance = nil }
-                if let instance { retiring[ObjectIdentifier(instance)] = nil }
             }
             if report.stuck { runtime.countStuckCall(of: name, maxStuckCalls: watchdog.maxStuckCalls, logger: logger) }
             sources[name] = runtime
@@ -324,8 +325,13 @@ package actor Orchestrator {
         }
         wakeup.signal()
         let admits = sources[name].map { $0.breaker.name == "closed" && $0.disabledReason == nil && $0.config.isEnabled } ?? false
-        // On its own task: a `destroy` that never returns must not hold this worker's slot.
-        if let toDestroy { Task { await toDestroy.destroy() } }
+        // An instance a reload replaced goes once its last job is done; on its own task: a
+        // `destroy` that never returns must not hold this worker's slot.
+        if let instance, inUse[ObjectIdentifier(instance)] == nil, !abandoned.contains(ObjectIdentifier(instance)),
+            sources[name]?.instance !== instance
+        {
+            Task { await instance.destroy() }
+        }
         return admits
     }
 
@@ -404,14 +410,12 @@ package actor Orchestrator {
             }
         }
         for (name, runtime) in old {
+            if next[name] == nil { logger.info("source '\(name)' removed") }
             let replaced = next[name]?.instance !== runtime.instance
             guard replaced, let instance = runtime.instance else { continue }
-            if next[name] == nil { logger.info("source '\(name)' removed") }
-            if runtime.running > 0 {
-                retiring[ObjectIdentifier(instance)] = (instance, runtime.running)
-            } else {
-                toDestroy.append(instance)
-            }
+            // With jobs still on it, the last of them to finish destroys it.
+            let id = ObjectIdentifier(instance)
+            if inUse[id] == nil && !abandoned.contains(id) { toDestroy.append(instance) }
         }
         for (name, runtime) in next where runtime.loadError != old[name]?.loadError || runtime.disabledReason != old[name]?.disabledReason {
             persistHealth(name, runtime)
@@ -427,8 +431,14 @@ package actor Orchestrator {
     /// Destroys every instance with no running job (at shutdown), waiting at most
     /// `limit` for the plugins' `destroy`: one that never returns must not keep the daemon up.
     package func shutdown(within limit: Duration = .seconds(5)) async {
-        let instances = sources.values.filter { $0.running == 0 }.compactMap(\.instance)
-        sources = sources.mapValues { var runtime = $0; if runtime.running == 0 { runtime.instance = nil }; return runtime }
+        let instances = sources.values.compactMap(\.instance).filter {
+            inUse[ObjectIdentifier($0)] == nil && !abandoned.contains(ObjectIdentifier($0))
+        }
+        sources = sources.mapValues { runtime in
+            var runtime = runtime
+            if let instance = runtime.instance, instances.contains(where: { $0 === instance }) { runtime.instance = nil }
+            return runtime
+        }
         guard !instances.isEmpty else { return }
         let answer = FirstAnswer<Bool>()
         Task {
