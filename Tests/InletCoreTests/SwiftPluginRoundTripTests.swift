@@ -125,6 +125,18 @@ struct SwiftPluginRoundTripTests {
         }
     }
 
+    @Test func aDataFolderTheHostCannotCreateIsTheHostsFailureNotThePlugins() async throws {
+        // Transient (a full disk, a permission): the job retries, where a plugin's refusal quarantines.
+        let directory = try TemporaryDirectory()
+        let database = try InletDatabase(path: directory.file("inlet.db"))
+        FileManager.default.createFile(atPath: directory.file("data"), contents: Data("a file".utf8))
+        await #expect {
+            _ = try await instance(config: "{}", database: database, directory: directory)
+        } throws: { error in
+            (error as? PluginError)?.code == .hostFailed && "\(error)".contains("cannot create")
+        }
+    }
+
     @Test func configDecodingErrorNamesTheField() async throws {
         let directory = try TemporaryDirectory()
         let database = try InletDatabase(path: directory.file("inlet.db"))

@@ -46,7 +46,7 @@ package final class ConnectorInstance: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         } catch {
-            throw PluginError(.createFailed, path: plugin.path, "source '\(source)': cannot create \(dataDirectory): \(error)")
+            throw PluginError(.hostFailed, path: plugin.path, "source '\(source)': cannot create \(dataDirectory): \(error)")
         }
         let json = injectHostKeys(into: configJSON, source: source, dataDirectory: dataDirectory, configDirectory: configDirectory)
         let call = PluginCall(source: source, mode: .setup, logger: logger, http: http)

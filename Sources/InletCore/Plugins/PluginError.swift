@@ -4,7 +4,7 @@ package struct PluginError: Error, CustomStringConvertible, Sendable {
     package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String {
             case missingFile, notSharedObject, cannotLoad, symbolMissing, noTable, abiMismatch, abiTooNew
-            case invalidTable, duplicateName, createFailed, unknownConnector, nameMismatch
+            case invalidTable, duplicateName, createFailed, unknownConnector, nameMismatch, hostFailed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -20,6 +20,9 @@ package struct PluginError: Error, CustomStringConvertible, Sendable {
         package static let createFailed = Code(.createFailed)
         package static let unknownConnector = Code(.unknownConnector)
         package static let nameMismatch = Code(.nameMismatch)
+        /// The host could not prepare an instance (its data folder): transient, unlike a
+        /// plugin's own refusal (`createFailed`).
+        package static let hostFailed = Code(.hostFailed)
         package var description: String { base.rawValue }
     }
 
