@@ -212,7 +212,7 @@ package actor Orchestrator {
         }
         if let instance = runtime.instance { return (runtime.config, handOut(instance)) }
         if let creating = runtime.creating {
-            return (runtime.config, handOut(try await Self.value(of: creating, within: runtime.config.timeout, source: job.source)))
+            return (runtime.config, handOut(try await Self.value(of: creating, within: createLimit(runtime.config), source: job.source)))
         }
         let config = runtime.config
         let configured = self.configured
@@ -221,7 +221,7 @@ package actor Orchestrator {
         let creating = Task { try await configured.instantiate(config, logger: logger, http: http) }
         sources[job.source]?.creating = creating
         do {
-            let instance = try await Self.value(of: creating, within: config.timeout, source: job.source)
+            let instance = try await Self.value(of: creating, within: createLimit(config), source: job.source)
             // The config may have been reloaded meanwhile: only the current generation keeps it.
             if sources[job.source]?.creating == creating {
                 sources[job.source]?.creating = nil
@@ -242,6 +242,16 @@ package actor Orchestrator {
             throw error
         }
     }
+
+    /// How long a plugin's `create` may take before it is abandoned: as long as a call gets
+    /// (the source's timeout, then cancel_grace), and at least 10 s, since a `create` cannot be
+    /// asked to stop and may load much (a short job timeout must not fail every create).
+    private func createLimit(_ source: SourceConfig) -> Duration {
+        max(source.timeout + watchdog.cancelGrace, Self.shortestCreateLimit)
+    }
+
+    /// The least time a `create` gets.
+    static let shortestCreateLimit = Duration.seconds(10)
 
     /// Counts a job of `instance` until it finishes.
     private func handOut(_ instance: ConnectorInstance) -> ConnectorInstance {
@@ -266,7 +276,7 @@ package actor Orchestrator {
             try? await Task.sleep(for: limit)
             if Task.isCancelled { return }
             answer.answer(.failure(CreateTimedOut(
-                description: "source '\(source)': the plugin's create did not return within \(DurationFormat.string(from: limit)) (the source's timeout)")))
+                description: "source '\(source)': the plugin's create did not return within \(DurationFormat.string(from: limit))")))
         }
         defer { timer.cancel() }
         Task { answer.answer(await creating.result) }
