@@ -202,6 +202,7 @@ struct QueueBenchmark {
             static const inlet_connector table = {
                 .struct_size = sizeof(inlet_connector), .abi_version = INLET_ABI_VERSION, .name = "noop", .version = "1",
                 .create = noop_create, .destroy = noop_destroy, .sync = noop_sync,
+                .capabilities = INLET_CAP_REENTRANT, /* it keeps no state: calls may overlap */
             };
             INLET_EXPORT const inlet_connector *inlet_connector_register(uint32_t v) { (void)v; return &table; }
             """.write(toFile: source, atomically: true, encoding: .utf8)
