@@ -153,9 +153,11 @@ final class DaemonLock {
             let pid = holder.map { " (pid \($0.pid))" } ?? ""
             throw LockError("\(who)\(pid) is using \(dataDirectory) (\(path) is locked)", holder: holder, isHeld: true)
         }
+        // Written over the old text, then cut to length: a reader never sees the file empty.
         let text = "\(getpid())\n\(role.rawValue)\n"
-        _ = ftruncate(descriptor, 0)
-        _ = text.withCString { write(descriptor, $0, strlen($0)) }
+        let length = text.utf8.count
+        _ = text.withCString { pwrite(descriptor, $0, length, 0) }
+        _ = ftruncate(descriptor, off_t(length))
     }
 
     deinit { close(descriptor) }

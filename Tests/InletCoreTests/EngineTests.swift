@@ -231,6 +231,31 @@ struct EngineTests {
         #expect(fresh.isDestroyed)
     }
 
+    @Test func aProbeGivenBackUnstartedLetsTheNextOneThrough() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "flaky", config: "{ records: [] }", settings: "circuit_breaker: { failure_threshold: 1, open_for: 60s }"))
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let clock = ManualClock(start)
+        let orchestrator = Orchestrator(
+            sources: ConfiguredSources(config: engine.config, environment: [:]), database: engine.database, clock: clock,
+            logger: Logger(label: "test"), wakeup: Wakeup())
+        for _ in 0..<2 { _ = try engine.queue.enqueue(JobRequest(source: "flaky"), now: start) }
+        func lease() async throws -> [Job] {
+            let plan = await orchestrator.leasePlan(queue: engine.queue)
+            let jobs = try engine.queue.lease(capacity: plan.capacity, limit: 1, owner: "t", now: clock.now, leaseFor: .seconds(30))
+            await orchestrator.started(jobs)
+            return jobs
+        }
+        let first = try #require(try await lease().first)
+        await orchestrator.finished(JobRunner.Report(job: first, outcome: .retry(message: "down")), instance: nil)
+        clock.advance(by: .seconds(61))
+        // The probe is leased, then given back before it started (a reload disabled the source).
+        let probe = try #require(try await lease().first)
+        #expect(await orchestrator.leasePlan(queue: engine.queue).capacity["flaky"] == nil)  // one probe at a time
+        await orchestrator.released([probe])
+        #expect(await orchestrator.leasePlan(queue: engine.queue).capacity["flaky"] == 1)  // not stuck half-open
+    }
+
     @Test func aJobIsBoundByTheMaxAttemptsItWasQueuedWithNotTheSourcesCurrentOne() async throws {
         // The source now says 10 (a reloaded config); the job was queued when it said 2, which
         // is what `inlet jobs show` prints and what a rescue after a crash goes by.

@@ -64,14 +64,30 @@ struct SwiftPluginRoundTripTests {
         let (results, continuation) = AsyncStream.makeStream(of: ConnectorInstance.CallResult.self)
         connector.startSync(kind: "sync", args: "{}", call: call) { continuation.yield($0) }
         #expect(connector.callsRunning == 1)
-        // A call the host gave up on (watchdog, shutdown) may still run: destroy leaves it be.
+        // A call the host gave up on (watchdog, shutdown) may still run: destroy waits for it.
         #expect(await connector.destroy() == false)
+        #expect(!connector.isDestroyed)
+        #expect(!connector.reserve())  // no job takes a retired instance
         call.cancel()
         var iterator = results.makeAsyncIterator()
         #expect(await iterator.next()?.status == .retry)
+        // The call's return ran the destroy asked for; once only.
         #expect(connector.callsRunning == 0)
-        #expect(await connector.destroy() == true)
-        #expect(await connector.destroy() == false)  // once only
+        #expect(connector.isDestroyed)
+        #expect(await connector.destroy() == false)
+    }
+
+    @Test func aReservedInstanceIsDestroyedWhenItsLastJobReleasesIt() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try InletDatabase(path: directory.file("inlet.db"))
+        let connector = try await instance(config: #"{"records": []}"#, database: database, directory: directory)
+        #expect(connector.reserve())
+        #expect(connector.reserve())
+        #expect(await connector.destroy() == false)  // two jobs hold it
+        connector.release()
+        #expect(!connector.isDestroyed)
+        connector.release()
+        #expect(connector.isDestroyed)
     }
 
     @Test func failedSyncLeavesNothingBehind() async throws {

@@ -13,9 +13,26 @@ package final class ConnectorInstance: Sendable {
     private let handle: InstanceHandle
     /// Serialises calls of a non-reentrant instance (held on the plugin thread, never on the pool).
     private let callLock = Mutex(())
-    /// Calls submitted and not yet returned from the plugin (abandoned ones included), and
-    /// whether `destroy` ran: the ABI forbids `destroy` while a call runs, and twice.
-    private let lifecycle = Mutex((callsRunning: 0, destroyed: false))
+    /// Who still uses the instance, and whether it is to be, or was, destroyed: the ABI forbids
+    /// `destroy` while a call runs, and twice.
+    private let lifecycle = Mutex(Lifecycle())
+
+    private struct Lifecycle {
+        /// Calls submitted and not yet returned from the plugin (abandoned ones included).
+        var callsRunning = 0
+        /// Jobs holding the instance (``reserve()`` to ``release()``).
+        var jobs = 0
+        var destroyRequested = false
+        var destroyed = false
+
+        /// Whether `destroy` should run now: asked for, and nothing uses the instance. Marks it
+        /// destroyed, so it runs once.
+        mutating func takeDestroy() -> Bool {
+            guard destroyRequested, !destroyed, callsRunning == 0, jobs == 0 else { return false }
+            destroyed = true
+            return true
+        }
+    }
 
     /// The result of one call.
     package struct CallResult: Sendable {
@@ -105,22 +122,44 @@ package final class ConnectorInstance: Sendable {
         return await invoke(call) { table, instance, handle in table.health!(instance, handle) }
     }
 
-    /// Frees the instance; no call may start later. While a call still runs in it (one the
-    /// watchdog or a shutdown abandoned) the instance is left alive instead, for good: freeing
-    /// it would pull memory from under that call. The process's exit reclaims it.
+    /// Reserves the instance for a job until ``release()``: it is not destroyed meanwhile.
+    /// - Returns: false once its destruction was asked for (a reload retired it): the job must
+    ///   get the source's current instance instead.
+    package func reserve() -> Bool {
+        lifecycle.withLock { state in
+            guard !state.destroyRequested else { return false }
+            state.jobs += 1
+            return true
+        }
+    }
+
+    /// Ends a job's reservation; a retired instance is destroyed once nothing uses it.
+    package func release() {
+        if lifecycle.withLock({ state in state.jobs -= 1; return state.takeDestroy() }) { destroyOnPluginThread() }
+    }
+
+    /// Frees the instance, now if nothing uses it, else as soon as its last job is released and
+    /// its last call returned (a call the watchdog or a shutdown abandoned may never return: the
+    /// process's exit reclaims the instance then). No job may reserve it afterwards.
     /// - Returns: whether the plugin's `destroy` ran now.
     @discardableResult
     package func destroy() async -> Bool {
-        let destroys = lifecycle.withLock { state in
-            guard state.callsRunning == 0, !state.destroyed else { return false }
-            state.destroyed = true
-            return true
+        let now = lifecycle.withLock { state in
+            state.destroyRequested = true
+            return state.takeDestroy()
         }
-        guard destroys else { return false }
+        guard now else { return false }
         let table = plugin.table
         let handle = self.handle
         await PluginThread.run(name: "inlet-destroy-\(source)") { table.table.destroy(handle.pointer) }
         return true
+    }
+
+    /// Runs the plugin's `destroy` on a plugin thread, without waiting.
+    private func destroyOnPluginThread() {
+        let table = plugin.table
+        let handle = self.handle
+        PluginThread.pool.submit { table.table.destroy(handle.pointer) }
     }
 
     /// Calls started and not yet returned from the plugin.
@@ -149,11 +188,25 @@ package final class ConnectorInstance: Sendable {
         let handle = self.handle
         let reentrant = plugin.capabilities.contains(.reentrant)
         let name = plugin.name
-        lifecycle.withLock { $0.callsRunning += 1 }
+        let admitted = lifecycle.withLock { state in
+            guard !state.destroyed else { return false }
+            state.callsRunning += 1
+            return true
+        }
+        guard admitted else {
+            // A host bug, refused rather than a call into freed memory.
+            completion(CallResult(status: .retry, message: "\(name): the instance for '\(source)' was destroyed"))
+            return
+        }
         PluginThread.pool.submit { [self] in
             let run = { PluginStatus(rawValue: body(table.table, handle.pointer, HostServices.handle(for: call))) }
             let status = reentrant ? run() : self.callLock.withLock { _ in run() }
-            self.lifecycle.withLock { $0.callsRunning -= 1 }
+            let destroyNow = self.lifecycle.withLock { state in
+                state.callsRunning -= 1
+                return state.takeDestroy()
+            }
+            // A retired instance whose last user this call was (the result is handed over first).
+            defer { if destroyNow { table.table.destroy(handle.pointer) } }
             let reported = call.reportedError
             var result = CallResult(status: status, message: reported?.message)
             // retry_after_ms 0 (or no set_error at all) says nothing of how long: the host's default.

@@ -48,12 +48,8 @@ package actor Orchestrator {
     /// The config's sources matched with their plugins (replaced by `reload`).
     private var configured: ConfiguredSources
     private var sources: [String: SourceRuntime] = [:]
-    /// Jobs that `prepare` handed each instance and that have not finished. An instance no
-    /// longer current (config changed, source removed, created for a config reloaded meanwhile)
-    /// is destroyed when its count reaches zero.
-    private var inUse: [ObjectIdentifier: Int] = [:]
-    /// Instances a call may still run in (the watchdog or a shutdown abandoned it): never destroyed.
-    private var abandoned: Set<ObjectIdentifier> = []
+    /// Sources whose breaker upstream reports opened since the last lease plan.
+    private var pausedSinceLastPlan: Set<String> = []
     private let status: SourceStatusRecorder
     private let clock: any ScheduleClock
     private let logger: Logger
@@ -123,7 +119,9 @@ package actor Orchestrator {
     package func leasePlan(queue: JobQueue, ahead: Int = 0, budget: Duration = .zero) -> LeasePlan {
         let now = clock.now
         var plan = LeasePlan()
-        plan.paused = absorbUpstreamReports(now: now)
+        pausedSinceLastPlan.formUnion(absorbUpstreamReports(now: now))
+        plan.paused = pausedSinceLastPlan
+        pausedSinceLastPlan = []
         for name in sources.keys.sorted() {
             guard var runtime = sources[name], runtime.config.isEnabled, runtime.plugin != nil,
                 runtime.loadError == nil, runtime.disabledReason == nil
@@ -171,7 +169,12 @@ package actor Orchestrator {
     /// not in question).
     package func released(_ jobs: [Job]) {
         for job in jobs {
-            if let running = sources[job.source]?.running { sources[job.source]?.running = max(0, running - 1) }
+            guard var runtime = sources[job.source] else { continue }
+            runtime.running = max(0, runtime.running - 1)
+            // A half-open breaker's probe given back unstarted would otherwise stay "in flight"
+            // for good: with nothing of the source running, no probe is.
+            if runtime.running == 0 { runtime.breaker.releaseProbe() }
+            sources[job.source] = runtime
         }
         if !jobs.isEmpty { wakeup.signal() }
     }
@@ -210,9 +213,18 @@ package actor Orchestrator {
         guard runtime.plugin != nil else {
             throw PluginError(.unknownConnector, path: "", "source '\(job.source)' has no plugin")
         }
-        if let instance = runtime.instance { return (runtime.config, handOut(instance)) }
+        // Every instance handed out is reserved for the job (until `finished` releases it): an
+        // instance a reload retired is destroyed only once its last job is done and its last
+        // call returned. A retired one refuses the reservation, and the job takes the current.
+        if let instance = runtime.instance {
+            if instance.reserve() { return (runtime.config, instance) }
+            if sources[job.source]?.instance === instance { sources[job.source]?.instance = nil }
+            return try await prepare(job)
+        }
         if let creating = runtime.creating {
-            return (runtime.config, handOut(try await Self.value(of: creating, within: createLimit(runtime.config), source: job.source)))
+            let instance = try await Self.value(of: creating, within: createLimit(runtime.config), source: job.source)
+            if instance.reserve() { return (runtime.config, instance) }
+            return try await prepare(job)
         }
         let config = runtime.config
         let configured = self.configured
@@ -222,19 +234,25 @@ package actor Orchestrator {
         sources[job.source]?.creating = creating
         do {
             let instance = try await Self.value(of: creating, within: createLimit(config), source: job.source)
-            // The config may have been reloaded meanwhile: only the current generation keeps it.
+            _ = instance.reserve()  // new: nothing asked for its destruction yet
+            // The config may have been reloaded meanwhile: only the current generation keeps it;
+            // an older one serves this job, then goes.
             if sources[job.source]?.creating == creating {
                 sources[job.source]?.creating = nil
                 sources[job.source]?.instance = instance
+            } else {
+                Task { await instance.destroy() }
             }
-            return (config, handOut(instance))
+            return (config, instance)
         } catch let timedOut as CreateTimedOut {
             // Abandoned on its thread, like a stuck call: counted, and the next job tries anew.
+            // Should it return after all, what it made is destroyed (unless a waiter took it).
             if var runtime = sources[job.source], runtime.creating == creating {
                 runtime.creating = nil
                 runtime.countStuckCall(of: job.source, maxStuckCalls: watchdog.maxStuckCalls, logger: logger)
                 sources[job.source] = runtime
                 persistHealth(job.source, runtime)
+                Task { if case .success(let late) = await creating.result { await late.destroy() } }
             }
             throw timedOut
         } catch {
@@ -252,12 +270,6 @@ package actor Orchestrator {
 
     /// The least time a `create` gets.
     static let shortestCreateLimit = Duration.seconds(10)
-
-    /// Counts a job of `instance` until it finishes.
-    private func handOut(_ instance: ConnectorInstance) -> ConnectorInstance {
-        inUse[ObjectIdentifier(instance), default: 0] += 1
-        return instance
-    }
 
     /// A plugin's `create` did not return within the source's timeout: the job is retried (the
     /// call counts as stuck, and enough of them disable the source).
@@ -296,16 +308,11 @@ package actor Orchestrator {
         let name = report.job.source
         let now = clock.now
         // What the job's HTTP requests met upstream counts first: a burst of 5xx may have opened
-        // the breaker, and then the job's own outcome no longer moves it.
-        absorbUpstreamReports(now: now)
+        // the breaker, and then the job's own outcome no longer moves it. Other sources whose
+        // breaker they opened have their jobs leased ahead given back at the next lease round.
+        pausedSinceLastPlan.formUnion(absorbUpstreamReports(now: now))
         // A call abandoned by the watchdog or at shutdown may still run inside its instance.
         let callMayRun = report.stuck || report.releasedAtShutdown
-        if let instance {
-            let id = ObjectIdentifier(instance)
-            let left = (inUse[id] ?? 1) - 1
-            inUse[id] = left > 0 ? left : nil
-            if callMayRun { abandoned.insert(id) }
-        }
         if var runtime = sources[name] {
             let before = (runtime.breaker.persisted.name, runtime.breaker.persisted.consecutiveFailures, runtime.stuckCalls)
             runtime.running = max(0, runtime.running - 1)
@@ -320,10 +327,12 @@ package actor Orchestrator {
                 runtime.breaker.releaseProbe()
             }
             if callMayRun {
-                // The abandoned call may still be running inside the instance: it is never
-                // destroyed (that would free memory the call uses, and the ABI forbids destroy
-                // during a call); later jobs get a fresh one, and shutdown leaves it be.
-                if let instance, runtime.instance === instance { runtime.instance = nil }
+                // The abandoned call may still be running inside the instance: later jobs get a
+                // fresh one, and this one is destroyed only if that call ever returns.
+                if let instance, runtime.instance === instance {
+                    runtime.instance = nil
+                    Task { await instance.destroy() }
+                }
             }
             if report.stuck { runtime.countStuckCall(of: name, maxStuckCalls: watchdog.maxStuckCalls, logger: logger) }
             sources[name] = runtime
@@ -335,13 +344,9 @@ package actor Orchestrator {
         }
         wakeup.signal()
         let admits = sources[name].map { $0.breaker.name == "closed" && $0.disabledReason == nil && $0.config.isEnabled } ?? false
-        // An instance a reload replaced goes once its last job is done; on its own task: a
-        // `destroy` that never returns must not hold this worker's slot.
-        if let instance, inUse[ObjectIdentifier(instance)] == nil, !abandoned.contains(ObjectIdentifier(instance)),
-            sources[name]?.instance !== instance
-        {
-            Task { await instance.destroy() }
-        }
+        // The job's hold on its instance ends; a retired instance whose last job this was is
+        // destroyed now, on a plugin thread (a `destroy` that never returns holds only that).
+        instance?.release()
         return admits
     }
 
@@ -423,9 +428,8 @@ package actor Orchestrator {
             if next[name] == nil { logger.info("source '\(name)' removed") }
             let replaced = next[name]?.instance !== runtime.instance
             guard replaced, let instance = runtime.instance else { continue }
-            // With jobs still on it, the last of them to finish destroys it.
-            let id = ObjectIdentifier(instance)
-            if inUse[id] == nil && !abandoned.contains(id) { toDestroy.append(instance) }
+            // Retired: destroyed now, or with jobs or calls still on it, after the last.
+            toDestroy.append(instance)
         }
         for (name, runtime) in next where runtime.loadError != old[name]?.loadError || runtime.disabledReason != old[name]?.disabledReason {
             persistHealth(name, runtime)
@@ -435,24 +439,25 @@ package actor Orchestrator {
         config = configured.config
         self.configured = configured
         wakeup.signal()
-        if !toDestroy.isEmpty { Task { for instance in toDestroy { await instance.destroy() } } }
+        for instance in toDestroy { Task { await instance.destroy() } }
     }
 
-    /// Destroys every instance with no running job (at shutdown), waiting at most
-    /// `limit` for the plugins' `destroy`: one that never returns must not keep the daemon up.
+    /// Destroys every instance nothing uses any more (at shutdown, after the workers stopped),
+    /// all at once, waiting at most `limit` for the plugins' `destroy`: one that never returns
+    /// must not keep the daemon up. One a call may still run in is left to the process's exit.
     package func shutdown(within limit: Duration = .seconds(5)) async {
-        let instances = sources.values.compactMap(\.instance).filter {
-            inUse[ObjectIdentifier($0)] == nil && !abandoned.contains(ObjectIdentifier($0))
-        }
+        let instances = sources.values.compactMap(\.instance)
         sources = sources.mapValues { runtime in
             var runtime = runtime
-            if let instance = runtime.instance, instances.contains(where: { $0 === instance }) { runtime.instance = nil }
+            runtime.instance = nil
             return runtime
         }
         guard !instances.isEmpty else { return }
         let answer = FirstAnswer<Bool>()
         Task {
-            for instance in instances { await instance.destroy() }
+            await withDiscardingTaskGroup { group in
+                for instance in instances { group.addTask { await instance.destroy() } }
+            }
             answer.answer(.success(true))
         }
         let timer = Task {

@@ -165,10 +165,11 @@ package final class WorkerPool: Service {
         let prepared: (SourceConfig, ConnectorInstance)
         do {
             prepared = try await orchestrator.prepare(job)
-        } catch let unavailable as Orchestrator.SourceUnavailable {
-            // Leased ahead before a reload or the watchdog took the source out: back to the
-            // queue without counting an attempt (it waits there, as the source's other jobs do).
-            logger.notice("job \(job.id): \(unavailable): given back to the queue")
+        } catch let error where error is Orchestrator.SourceUnavailable || error is CancellationError {
+            // Leased ahead before a reload or the watchdog took the source out, or the daemon
+            // stopped while its instance was being created: back to the queue without counting
+            // an attempt (it waits there, as the source's other jobs do).
+            logger.notice("job \(job.id): \(error is CancellationError ? "the daemon is stopping" : "\(error)"): given back to the queue")
             leases.withLock { _ = $0.removeValue(forKey: job.id) }
             await giveBack([job])
             buffer.withLock { $0.ended(source: job.source) }

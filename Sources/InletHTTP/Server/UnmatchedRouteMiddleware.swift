@@ -18,6 +18,8 @@ struct UnmatchedRouteMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await answeringUnmatched(request, context: context, next: next)
         } catch let error as any HTTPResponseError {
             throw error
+        } catch let error as CancellationError {
+            throw error  // the server is stopping, or the client went away: nothing to answer
         } catch {
             logger.error("\(request.method) \(request.uri.path): \(error)")
             throw APIError(.internalServerError, code: "internal", "\(error)")

@@ -49,7 +49,7 @@ package struct WebhookReceiver: Sendable {
     /// Outcomes as counted in `inlet_webhooks_total{outcome}`.
     enum Outcome: String {
         case accepted, duplicate, ping, unauthorized, tooLarge = "too_large", badRequest = "bad_request"
-        case queueFull = "queue_full", error
+        case queueFull = "queue_full", busy, error
     }
 
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
@@ -182,30 +182,25 @@ package struct WebhookReceiver: Sendable {
     }
 
     /// Collects a request body, refusing it as soon as it grows past `limit` (a lying or absent
-    /// Content-Length does not get us to buffer more). `hold` is told of the bytes about to be
-    /// held (the declared length at once, then what arrives beyond it) and may refuse them.
+    /// Content-Length does not get us to buffer more). `hold` is told of each chunk's bytes
+    /// before they are kept, and may refuse them: only bytes that arrived count, so announcing a
+    /// large body and sending nothing holds no budget.
     static func collect(
         _ body: RequestBody, upTo limit: Int, declared: Int? = nil, hold: (Int) throws -> Void = { _ in }
     ) async throws -> [UInt8] {
         var bytes: [UInt8] = []
-        var reserved = 0
-        if let declared, declared > 0, declared <= limit {
-            // One allocation of the announced size, instead of doublings up to twice it.
-            try hold(declared)
-            reserved = declared
-            bytes.reserveCapacity(declared)
-        }
+        // The announced size in one allocation (up to a megabyte on trust), not doublings.
+        if let declared, declared > 0 { bytes.reserveCapacity(min(declared, limit, Self.trustedReservation)) }
         for try await chunk in body {
             guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
-            let beyond = bytes.count + chunk.readableBytes - reserved
-            if beyond > 0 {
-                try hold(beyond)
-                reserved += beyond
-            }
+            try hold(chunk.readableBytes)
             bytes.append(contentsOf: chunk.readableBytesView)
         }
         return bytes
     }
+
+    /// The most memory reserved for a body on its Content-Length alone, before it arrives.
+    static let trustedReservation = 1 << 20
 
     static let tooLarge = APIError(.contentTooLarge, code: "too_large", "the body is over 25 MB, GitHub's own limit")
     static let busy = APIError(
@@ -221,6 +216,7 @@ package struct WebhookReceiver: Sendable {
         case .contentTooLarge: .tooLarge
         case .badRequest: .badRequest
         case .tooManyRequests: .queueFull
+        case .serviceUnavailable: .busy
         default: .error
         }
     }
