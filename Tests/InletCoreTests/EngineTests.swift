@@ -87,6 +87,14 @@ final class EngineHarness {
 
     func job(_ id: Int64) throws -> Job { try queue.job(id: id)! }
 
+    /// A second orchestrator over the harness's config and database, outside the running pool,
+    /// for tests that drive it step by step (prepare, finished, reload, lease plans).
+    func standaloneOrchestrator(clock: any ScheduleClock = SystemScheduleClock()) -> Orchestrator {
+        Orchestrator(
+            sources: ConfiguredSources(config: config, environment: [:]), database: database, clock: clock,
+            logger: Logger(label: "engine-test"), wakeup: Wakeup())
+    }
+
     func outcomes(_ id: Int64) throws -> [String] { try AuditLog(database: database).entries(jobID: id).map(\.outcome) }
 
     func status(_ source: String, _ column: String) throws -> String? {
@@ -143,9 +151,7 @@ struct EngineTests {
         #expect(configured.warnings.map(\.message) == [
             "source 'busy': concurrency 3 runs as 1: plugin 'swift-echo' is not reentrant (INLET_CAP_REENTRANT), so its calls take turns on one instance",
         ])
-        let orchestrator = Orchestrator(
-            sources: configured, database: engine.database, clock: SystemScheduleClock(), logger: Logger(label: "test"),
-            wakeup: Wakeup())
+        let orchestrator = engine.standaloneOrchestrator()
         let plan = await orchestrator.leasePlan(queue: engine.queue)
         #expect(plan.concurrency["busy"] == 1)
         #expect(plan.capacity["busy"] == 1)
@@ -153,9 +159,7 @@ struct EngineTests {
 
     @Test func aJobLeasedBeforeAReloadTookItsSourceOutIsGivenBackNotFailed() async throws {
         let engine = try EngineHarness(sources: EngineHarness.echoSource("kept", config: #"{ records: [] }"#))
-        let orchestrator = Orchestrator(
-            sources: ConfiguredSources(config: engine.config, environment: [:]), database: engine.database,
-            clock: SystemScheduleClock(), logger: Logger(label: "test"), wakeup: Wakeup())
+        let orchestrator = engine.standaloneOrchestrator()
         _ = try engine.enqueue("kept")
         let job = try engine.queue.lease(capacity: ["kept": 1], limit: 1, owner: "test", now: Date(), leaseFor: .seconds(30))[0]
         for yaml in ["sources: []", "sources:\n" + EngineHarness.echoSource("kept", config: "{ records: [] }", settings: "enabled: false")] {
@@ -169,9 +173,7 @@ struct EngineTests {
     @Test func theOrchestratorSaysWhichSourcesCannotRunAndWhy() async throws {
         let broken = "  - name: broken\n    connector: no-such-connector\n    config: {}"
         let engine = try EngineHarness(sources: EngineHarness.echoSource("fine", config: "{ records: [] }") + "\n" + broken)
-        let orchestrator = Orchestrator(
-            sources: ConfiguredSources(config: engine.config, environment: [:]), database: engine.database,
-            clock: SystemScheduleClock(), logger: Logger(label: "test"), wakeup: Wakeup())
+        let orchestrator = engine.standaloneOrchestrator()
         #expect(orchestrator.availability.reason(for: "fine") == nil)
         #expect(orchestrator.availability.reason(for: "broken")?.hasPrefix("cannot run: ") == true)
         // A reload without it forgets it.
@@ -206,9 +208,7 @@ struct EngineTests {
 
     @Test func anInstanceAReloadReplacedIsDestroyedWhenItsLastJobFinishesAndNotBefore() async throws {
         let engine = try EngineHarness(sources: EngineHarness.echoSource("echo", config: "{ records: [] }"))
-        let orchestrator = Orchestrator(
-            sources: ConfiguredSources(config: engine.config, environment: [:]), database: engine.database,
-            clock: SystemScheduleClock(), logger: Logger(label: "test"), wakeup: Wakeup())
+        let orchestrator = engine.standaloneOrchestrator()
         for _ in 0..<3 { _ = try engine.enqueue("echo") }
         let jobs = try engine.queue.lease(capacity: ["echo": 3], limit: 3, owner: "t", now: Date(), leaseFor: .seconds(30))
         await orchestrator.started(jobs)
@@ -236,9 +236,7 @@ struct EngineTests {
             "flaky", config: "{ records: [] }", settings: "circuit_breaker: { failure_threshold: 1, open_for: 60s }"))
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         let clock = ManualClock(start)
-        let orchestrator = Orchestrator(
-            sources: ConfiguredSources(config: engine.config, environment: [:]), database: engine.database, clock: clock,
-            logger: Logger(label: "test"), wakeup: Wakeup())
+        let orchestrator = engine.standaloneOrchestrator(clock: clock)
         for _ in 0..<2 { _ = try engine.queue.enqueue(JobRequest(source: "flaky"), now: start) }
         func lease() async throws -> [Job] {
             let plan = await orchestrator.leasePlan(queue: engine.queue)
