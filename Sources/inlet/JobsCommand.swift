@@ -112,7 +112,7 @@ struct JobsCommand: AsyncParsableCommand {
             let (before, job) = try exitingOnFailure { () throws -> (Job?, Job) in
                 let before = try opened.queue.job(id: id)
                 // Queued for a source gone from the config or disabled, the job would wait for good.
-                if let before { _ = try config.runnableSource(named: before.source) }
+                if let before { _ = try opened.runnableSource(named: before.source) }
                 return (before, try opened.queue.retry(id: id))
             }
             if json {

@@ -47,6 +47,21 @@ struct OperatorDatabase {
     var quarantine: QuarantineStore { QuarantineStore(database: database, queue: queue) }
     var audit: AuditLog { AuditLog(database: database) }
     var sourceStatus: SourceStatusStore { SourceStatusStore(database: database) }
+
+    /// The source `name` if what is queued for it would run: in the config and enabled and,
+    /// while a daemon runs on this data_dir, neither without a working plugin nor disabled by
+    /// its watchdog (the reason the daemon records in `source_status`, which its next start
+    /// lifts: with no daemon running, the job waits for that start).
+    /// - Throws: ``JobQueueError`` `sourceUnavailable`, saying why.
+    func runnableSource(named name: String) throws -> SourceConfig {
+        let source = try config.runnableSource(named: name)
+        if DaemonLock.runningDaemon(dataDirectory: config.dataDirectory) != nil,
+            let why = try sourceStatus.all()[name]?.disabledReason
+        {
+            throw JobQueueError(.sourceUnavailable, "source '\(name)' cannot run now: \(why)")
+        }
+        return source
+    }
 }
 
 /// Runs one operator action: an error of the queue or of storage (no such job, a job in the

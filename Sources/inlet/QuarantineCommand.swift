@@ -107,7 +107,7 @@ struct QuarantineCommand: AsyncParsableCommand {
             let opened = try OperatorDatabase.open(config)
             let store = opened.quarantine
             // Retried for a source gone from the config or disabled, the job would wait for good.
-            let maxAttempts = { (source: String) in try config.runnableSource(named: source).retry.maxAttempts }
+            let maxAttempts = { (source: String) in try opened.runnableSource(named: source).retry.maxAttempts }
 
             if let id {
                 let entry = try exitingOnFailure { () throws -> QuarantineStore.Entry in

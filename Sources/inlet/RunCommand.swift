@@ -162,6 +162,15 @@ final class DaemonLock {
 
     deinit { close(descriptor) }
 
+    /// The `inlet run` holding `dataDirectory` now, as its lock file tells (pid alive, role
+    /// `run`), without taking the lock: taken even briefly, it would make a daemon starting
+    /// at that moment refuse to.
+    static func runningDaemon(dataDirectory: String) -> Holder? {
+        let path = (dataDirectory as NSString).appendingPathComponent("inlet.lock")
+        guard let holder = Holder(file: path), holder.role == .daemon else { return nil }
+        return kill(holder.pid, 0) == 0 || errno == EPERM ? holder : nil
+    }
+
     /// What a held lock file says of its holder: its pid, then its role, a line each. Nil when
     /// it cannot be read (the holder has only just taken it and not yet written).
     struct Holder {

@@ -138,10 +138,17 @@ extension SyncCommand {
             throw ExitCode(2)
         }
         let database = try openDatabase(config)
+        // Nor one the daemon cannot run now (its plugin did not load, the watchdog disabled it).
+        let statuses = try SourceStatusStore(database: database).all()
         let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
         var queued: [[String: Any]] = []
         var failed = false
         for source in sources {
+            if let why = statuses[source.name]?.disabledReason {
+                failed = true
+                printError("error: source '\(source.name)' cannot run in the daemon running on \(config.dataDirectory) now: \(why); nothing queued")
+                continue
+            }
             let args = full ? #"{"full":true}"# : "{}"
             let outcome = try queue.enqueue(JobRequest(
                 source: source.name, args: args, priority: JobPriority.manual,

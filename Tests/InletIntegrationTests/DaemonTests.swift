@@ -259,6 +259,21 @@ struct DaemonTests {
         #expect(report.status == 0, "\(report.stderr)")
         #expect(report.stdout.contains("broken: disabled by the daemon: cannot run: inlet.yaml:"), "\(report.stdout)")
         #expect(report.stdout.contains("no-such-connector"), "\(report.stdout)")
+        // Nor does the command line queue anything for it while this daemon runs.
+        let sync = try world.inlet(["sync", "broken", "-c", "inlet.yaml"])
+        #expect(sync.status == 2)
+        #expect(sync.stderr.contains("no plugin provides connector 'no-such-connector'"), "\(sync.stderr)")
+        try DatabaseQueue(path: world.path("var/inlet.db")).write { db in
+            try db.execute(sql: """
+                INSERT INTO jobs (source, kind, args, priority, run_at, state, attempts, max_attempts, created_at, updated_at, finished_at)
+                VALUES ('broken', 'sync', '{}', 5, 0, 'cancelled', 0, 5, 0, 0, 0)
+                """)
+        }
+        let old = try read(world) { db in try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE source = 'broken'") }
+        let retry = try world.inlet(["jobs", "retry", "\(old ?? 0)", "-c", "inlet.yaml"])
+        #expect(retry.status == 1)
+        #expect(retry.stderr.contains("source 'broken' cannot run now: cannot run:"), "\(retry.stderr)")
+        #expect(try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'broken'") } == "cancelled")
     }
 
     @Test func aDisabledSourceIsNotHandedToTheDaemonWhichWouldNeverRunIt() throws {
