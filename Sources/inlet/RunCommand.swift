@@ -160,7 +160,12 @@ final class DaemonLock {
         _ = ftruncate(descriptor, off_t(length))
     }
 
-    deinit { close(descriptor) }
+    deinit {
+        // Emptied on the way out: a later reader finds no holder (after kill -9 the pid it
+        // names is dead, which `runningDaemon` checks).
+        _ = ftruncate(descriptor, 0)
+        close(descriptor)
+    }
 
     /// The `inlet run` holding `dataDirectory` now, as its lock file tells (pid alive, role
     /// `run`), without taking the lock: taken even briefly, it would make a daemon starting

@@ -172,8 +172,9 @@ package actor Orchestrator {
             guard var runtime = sources[job.source] else { continue }
             runtime.running = max(0, runtime.running - 1)
             // A half-open breaker's probe given back unstarted would otherwise stay "in flight"
-            // for good: with nothing of the source running, no probe is.
-            if runtime.running == 0 { runtime.breaker.releaseProbe() }
+            // for good: with nothing of the source running, no probe is (unless one was just
+            // admitted by this round's plan and is about to be leased).
+            if runtime.running == 0 && !runtime.probing { runtime.breaker.releaseProbe() }
             sources[job.source] = runtime
         }
         if !jobs.isEmpty { wakeup.signal() }
@@ -234,7 +235,8 @@ package actor Orchestrator {
         sources[job.source]?.creating = creating
         do {
             let instance = try await Self.value(of: creating, within: createLimit(config), source: job.source)
-            _ = instance.reserve()  // new: nothing asked for its destruction yet
+            let reserved = instance.reserve()
+            precondition(reserved, "a new instance is reserved before anything can retire it")
             // The config may have been reloaded meanwhile: only the current generation keeps it;
             // an older one serves this job, then goes.
             if sources[job.source]?.creating == creating {
@@ -252,11 +254,13 @@ package actor Orchestrator {
                 runtime.countStuckCall(of: job.source, maxStuckCalls: watchdog.maxStuckCalls, logger: logger)
                 sources[job.source] = runtime
                 persistHealth(job.source, runtime)
-                Task { if case .success(let late) = await creating.result { await late.destroy() } }
             }
+            Self.destroyWhenCreated(creating)
             throw timedOut
         } catch {
             if sources[job.source]?.creating == creating { sources[job.source]?.creating = nil }
+            // Given up on (shutdown): nobody keeps what it makes.
+            if error is CancellationError { Self.destroyWhenCreated(creating) }
             throw error
         }
     }
@@ -270,6 +274,19 @@ package actor Orchestrator {
 
     /// The least time a `create` gets.
     static let shortestCreateLimit = Duration.seconds(10)
+
+    /// Destroys what a `create` nobody waits for any more makes, should it return after all
+    /// (a waiter that took it meanwhile delays that to its release).
+    private static func destroyWhenCreated(_ creating: Task<ConnectorInstance, any Error>) {
+        Task { if case .success(let late) = await creating.result { await late.destroy() } }
+    }
+
+    /// Sources whose breaker upstream reports opened since they were last asked for: their jobs
+    /// leased ahead are to be given back at once (the pool asks after each finished job).
+    package func takePaused() -> Set<String> {
+        defer { pausedSinceLastPlan = [] }
+        return pausedSinceLastPlan
+    }
 
     /// A plugin's `create` did not return within the source's timeout: the job is retried (the
     /// call counts as stuck, and enough of them disable the source).

@@ -199,6 +199,8 @@ package final class WorkerPool: Service {
         leases.withLock { _ = $0.removeValue(forKey: report.job.id) }
         let admits = await orchestrator.finished(report, instance: instance)
         if !admits { await releaseReady(of: source) }
+        // Other sources whose breaker this job's upstream reports opened.
+        for paused in await orchestrator.takePaused() { await releaseReady(of: paused) }
         buffer.withLock { $0.ended(source: source) }
         wakeup.signal()
     }

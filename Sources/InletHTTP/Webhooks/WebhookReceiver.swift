@@ -76,6 +76,8 @@ package struct WebhookReceiver: Sendable {
         } catch let error as APIError {
             record(source: name, event: event, outcome: Self.outcome(of: error))
             throw error
+        } catch let error as CancellationError {
+            throw error  // the server is stopping or the client went away: not a failed delivery
         } catch {
             record(source: name, event: event, outcome: .error)
             logger.error("webhook for '\(name)' failed: \(error)")
@@ -189,7 +191,7 @@ package struct WebhookReceiver: Sendable {
         _ body: RequestBody, upTo limit: Int, declared: Int? = nil, hold: (Int) throws -> Void = { _ in }
     ) async throws -> [UInt8] {
         var bytes: [UInt8] = []
-        // The announced size in one allocation (up to a megabyte on trust), not doublings.
+        // The announced size in one allocation (up to 64 KB on trust), not doublings.
         if let declared, declared > 0 { bytes.reserveCapacity(min(declared, limit, Self.trustedReservation)) }
         for try await chunk in body {
             guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
@@ -199,8 +201,9 @@ package struct WebhookReceiver: Sendable {
         return bytes
     }
 
-    /// The most memory reserved for a body on its Content-Length alone, before it arrives.
-    static let trustedReservation = 1 << 20
+    /// The most memory reserved for a body on its Content-Length alone, before it arrives
+    /// (outside the budget: small, since anyone can announce a large body and send nothing).
+    static let trustedReservation = 64 << 10
 
     static let tooLarge = APIError(.contentTooLarge, code: "too_large", "the body is over 25 MB, GitHub's own limit")
     static let busy = APIError(
