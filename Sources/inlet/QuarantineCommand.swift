@@ -155,7 +155,7 @@ struct QuarantineCommand: AsyncParsableCommand {
 
     struct Drop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove an entry from the quarantine (a quarantined job is cancelled, and pruned after queue.retention).")
+            abstract: "Remove an entry from the quarantine (a job whose last entry it was is cancelled, pruned after queue.retention).")
 
         @OptionGroup var options: ConfigOptions
 

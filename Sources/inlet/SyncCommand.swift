@@ -15,8 +15,9 @@ struct SyncCommand: AsyncParsableCommand {
             The summary (total, unchanged, written, deleted, failed, duration) is printed at the end, as \
             one JSON object with --json. Ctrl-C cancels: nothing after the last checkpoint is written. \
             Exits 1 when a sync failed. While `inlet run` holds the data_dir, the sync is queued for \
-            the daemon instead (a disabled source is refused; `--dry-run` runs in the foreground, \
-            writing nothing); while another `inlet sync` holds it, the sync is refused.
+            the daemon instead (a disabled source, or one the daemon cannot run now, is refused; \
+            `--dry-run` runs in the foreground, writing nothing); while another `inlet sync` holds \
+            it, the sync is refused.
             """
     )
 
