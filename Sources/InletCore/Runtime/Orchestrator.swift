@@ -235,16 +235,19 @@ package actor Orchestrator {
         sources[job.source]?.creating = creating
         do {
             let instance = try await Self.value(of: creating, within: createLimit(config), source: job.source)
+            // Only this job's own timeout or shutdown retires a new instance before this point,
+            // and neither returns here: the reservation holds (were it refused, the job would
+            // simply ask again, never crash the daemon).
             let reserved = instance.reserve()
-            precondition(reserved, "a new instance is reserved before anything can retire it")
             // The config may have been reloaded meanwhile: only the current generation keeps it;
             // an older one serves this job, then goes.
             if sources[job.source]?.creating == creating {
                 sources[job.source]?.creating = nil
-                sources[job.source]?.instance = instance
+                if reserved { sources[job.source]?.instance = instance }
             } else {
                 Task { await instance.destroy() }
             }
+            guard reserved else { return try await prepare(job) }
             return (config, instance)
         } catch let timedOut as CreateTimedOut {
             // Abandoned on its thread, like a stuck call: counted, and the next job tries anew.
