@@ -108,6 +108,20 @@ extension HTTPFields {
     }
 }
 
+extension TestClientProtocol {
+    /// POSTs `body` to `/webhooks/SOURCE` as GitHub delivers it (the headers of
+    /// `HTTPFields.github`), and hands the response to `testCallback` as `execute` does.
+    @discardableResult
+    func deliver<Return>(
+        _ body: [UInt8], to source: String = "acme", event: String = "push", delivery: String = UUID().uuidString,
+        secret: String? = HTTPHarness.secret, testCallback: @escaping (TestResponse) async throws -> Return = { $0 }
+    ) async throws -> Return {
+        try await execute(
+            uri: "/webhooks/\(source)", method: .post, headers: .github(event: event, delivery: delivery, body: body, secret: secret),
+            body: ByteBuffer(bytes: body), testCallback: testCallback)
+    }
+}
+
 extension ByteBuffer {
     var text: String { String(buffer: self) }
 

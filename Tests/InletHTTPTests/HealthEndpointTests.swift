@@ -13,10 +13,8 @@ struct HealthEndpointTests {
         let harness = try HTTPHarness()
         let body = try Fixture.payload("push")
         try await harness.application.test(.router) { client in
-            _ = try await client.execute(
-                uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body), body: ByteBuffer(bytes: body))
-            _ = try await client.execute(
-                uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body, secret: "wrong"), body: ByteBuffer(bytes: body))
+            _ = try await client.deliver(body)
+            _ = try await client.deliver(body, secret: "wrong")
             try await client.execute(uri: "/health", method: .get) { response in
                 #expect(response.status == .ok)
                 let report = try JSONDecoder.iso.decode(HealthReport.self, from: Data(response.body.readableBytesView))

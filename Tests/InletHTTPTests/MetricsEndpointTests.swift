@@ -28,9 +28,7 @@ struct MetricsEndpointTests {
         let body = try Fixture.payload("push")
         try await harness.application.test(.router) { client in
             for secret in [HTTPHarness.secret, HTTPHarness.secret, "wrong"] {
-                _ = try await client.execute(
-                    uri: "/webhooks/\(source)", method: .post, headers: .github(event: "push", body: body, secret: secret),
-                    body: ByteBuffer(bytes: body))
+                _ = try await client.deliver(body, to: source, secret: secret)
             }
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)

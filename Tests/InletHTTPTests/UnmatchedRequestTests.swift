@@ -103,9 +103,7 @@ struct UnmatchedRequestTests {
         }
         let body = try Fixture.payload("push")
         try await harness.application.test(.router) { client in
-            try await client.execute(
-                uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body), body: ByteBuffer(bytes: body)
-            ) { response in
+            try await client.deliver(body) { response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(Self.error(response).code == "source_unavailable")
                 #expect(Self.error(response).message?.contains("disabled by the watchdog") == true)
@@ -118,9 +116,7 @@ struct UnmatchedRequestTests {
             }
             // Once it can run again, it takes them.
             harness.availability.set("acme", reason: nil)
-            try await client.execute(
-                uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body), body: ByteBuffer(bytes: body)
-            ) { response in
+            try await client.deliver(body) { response in
                 #expect(response.status == .accepted)
             }
         }
@@ -143,9 +139,7 @@ struct UnmatchedRequestTests {
         }
         let body = try Fixture.payload("push")
         try await harness.application.test(.router) { client in
-            try await client.execute(
-                uri: "/webhooks/off", method: .post, headers: .github(event: "push", body: body), body: ByteBuffer(bytes: body)
-            ) { response in
+            try await client.deliver(body, to: "off") { response in
                 #expect(response.status == .notFound)
                 #expect(Self.error(response).message?.contains("disabled") == true)
             }

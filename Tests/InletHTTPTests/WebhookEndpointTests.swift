@@ -16,10 +16,7 @@ struct WebhookEndpointTests {
         let event = String(fixture.split(separator: "-")[0])
         let delivery = UUID().uuidString
         try await harness.application.test(.router) { client in
-            try await client.execute(
-                uri: "/webhooks/acme", method: .post, headers: .github(event: event, delivery: delivery, body: body),
-                body: ByteBuffer(bytes: body)
-            ) { response in
+            try await client.deliver(body, event: event, delivery: delivery) { response in
                 #expect(response.status == .accepted)
                 let jobID = (response.body.json["job_id"] as? NSNumber)?.int64Value
                 #expect(jobID != nil)
@@ -89,9 +86,7 @@ struct WebhookEndpointTests {
         let harness = try HTTPHarness()
         let body = try Fixture.payload("ping")
         try await harness.application.test(.router) { client in
-            try await client.execute(
-                uri: "/webhooks/acme", method: .post, headers: .github(event: "ping", body: body), body: ByteBuffer(bytes: body)
-            ) { response in
+            try await client.deliver(body, event: "ping") { response in
                 #expect(response.status == .ok)
             }
         }
@@ -103,14 +98,10 @@ struct WebhookEndpointTests {
         let body = try Fixture.payload("push")
         try await harness.application.test(.router) { client in
             for secret in ["old secret", "new secret"] {
-                let response = try await client.execute(
-                    uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body, secret: secret),
-                    body: ByteBuffer(bytes: body))
+                let response = try await client.deliver(body, secret: secret)
                 #expect(response.status == .accepted)
             }
-            let response = try await client.execute(
-                uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body, secret: "retired"),
-                body: ByteBuffer(bytes: body))
+            let response = try await client.deliver(body, secret: "retired")
             #expect(response.status == .unauthorized)
         }
         #expect(try harness.count("jobs") == 2)
@@ -191,9 +182,7 @@ struct WebhookEndpointTests {
         _ = try harness.queue.enqueue(JobRequest(source: "plain"))
         let body = try Fixture.payload("push")
         try await harness.application.test(.router) { client in
-            try await client.execute(
-                uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body), body: ByteBuffer(bytes: body)
-            ) { response in
+            try await client.deliver(body) { response in
                 #expect(response.status == .tooManyRequests)
                 #expect(response.headers[.retryAfter] == "30")
                 #expect((response.body.json["error"] as? [String: Any])?["code"] as? String == "queue_full")

@@ -77,8 +77,7 @@ struct WebhookStreamingTests {
         // An ordinary delivery fits.
         let body = try Fixture.payload("push")
         try await harness.application.test(.router) { client in
-            let response = try await client.execute(
-                uri: "/webhooks/acme", method: .post, headers: .github(event: "push", body: body), body: ByteBuffer(bytes: body))
+            let response = try await client.deliver(body)
             #expect(response.status == .accepted)
         }
         #expect(budget.inUse == 0)
