@@ -41,6 +41,18 @@ struct DaemonTests {
         try waitUntil("the daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
     }
 
+    /// Runs `body` while `inlet run` runs in the world, from the moment it holds data_dir; then
+    /// stops it (SIGTERM) and waits for it to exit.
+    func withDaemon<T>(_ world: InletWorld, _ body: (Process) throws -> T) throws -> T {
+        let daemon = try start(world)
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        try waitForTheLock(world)
+        return try body(daemon)
+    }
+
     func read<T>(_ world: InletWorld, _ body: (Database) throws -> T) throws -> T {
         try world.database().read(body)
     }
@@ -155,45 +167,38 @@ struct DaemonTests {
             """
         }
         try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\nsources:\n" + source("first"))
-        let daemon = try start(world)
-        defer {
-            daemon.terminate()
-            daemon.waitUntilExit()
-        }
-        try waitUntil("first syncs") {
-            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'first'") == 1 }
-        }
-        // A bad config is refused with its errors; the old one keeps running.
-        try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\nworkers: many\nsources:\n" + source("first"))
-        kill(daemon.processIdentifier, SIGHUP)
-        try waitUntil("the reload is refused") {
-            try String(contentsOfFile: world.path("daemon.log"), encoding: .utf8).contains("the running config stays in force")
-        }
-        let log = try String(contentsOfFile: world.path("daemon.log"), encoding: .utf8)
-        #expect(log.contains("inlet.yaml:3:10"))
-        #expect(daemon.isRunning)
+        try withDaemon(world) { daemon in
+            try waitUntil("first syncs") {
+                try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'first'") == 1 }
+            }
+            // A bad config is refused with its errors; the old one keeps running.
+            try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\nworkers: many\nsources:\n" + source("first"))
+            kill(daemon.processIdentifier, SIGHUP)
+            try waitUntil("the reload is refused") {
+                try String(contentsOfFile: world.path("daemon.log"), encoding: .utf8).contains("the running config stays in force")
+            }
+            let log = try String(contentsOfFile: world.path("daemon.log"), encoding: .utf8)
+            #expect(log.contains("inlet.yaml:3:10"))
+            #expect(daemon.isRunning)
 
-        // A good config adds a source without a restart.
-        try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\nsources:\n" + source("first") + "\n" + source("second"))
-        kill(daemon.processIdentifier, SIGHUP)
-        try waitUntil("second syncs") {
-            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'second'") == 1 }
+            // A good config adds a source without a restart.
+            try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\nsources:\n" + source("first") + "\n" + source("second"))
+            kill(daemon.processIdentifier, SIGHUP)
+            try waitUntil("second syncs") {
+                try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'second'") == 1 }
+            }
+            #expect(daemon.isRunning)
         }
-        #expect(daemon.isRunning)
     }
 
     @Test func aSecondDaemonOnTheSameDataDirIsRefused() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\n")
-        let first = try start(world)
-        defer {
-            first.terminate()
-            first.waitUntilExit()
+        try withDaemon(world) { first in
+            let second = try world.inlet(["run", "--config", "inlet.yaml"])
+            #expect(second.status == 1)
+            #expect(second.stderr.contains("`inlet run` (pid \(first.processIdentifier)) is using"), "\(second.stderr)")
         }
-        try waitForTheLock(world)
-        let second = try world.inlet(["run", "--config", "inlet.yaml"])
-        #expect(second.status == 1)
-        #expect(second.stderr.contains("`inlet run` (pid \(first.processIdentifier)) is using"), "\(second.stderr)")
     }
 
     @Test func aForegroundSyncWhileTheDaemonRunsIsHandedToTheDaemon() throws {
@@ -206,22 +211,18 @@ struct DaemonTests {
                 plugin: \(Self.echoPlugin)
                 config: { records: [{ key: "m", content: "x" }] }
             """)
-        let daemon = try start(world)
-        defer {
-            daemon.terminate()
-            daemon.waitUntilExit()
+        try withDaemon(world) { daemon in
+            let result = try world.inlet(["sync", "manual", "-c", "inlet.yaml", "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            let queued = object?["queued"] as? [[String: Any]]
+            #expect(queued?.first?["source"] as? String == "manual")
+            try waitUntil("the daemon runs the sync") {
+                try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'manual'") == 1 }
+            }
+            let priority = try read(world) { db in try Int.fetchOne(db, sql: "SELECT priority FROM jobs WHERE source = 'manual'") }
+            #expect(priority == 3)
         }
-        try waitForTheLock(world)
-        let result = try world.inlet(["sync", "manual", "-c", "inlet.yaml", "--json"])
-        #expect(result.status == 0, "\(result.stderr)")
-        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
-        let queued = object?["queued"] as? [[String: Any]]
-        #expect(queued?.first?["source"] as? String == "manual")
-        try waitUntil("the daemon runs the sync") {
-            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'manual'") == 1 }
-        }
-        let priority = try read(world) { db in try Int.fetchOne(db, sql: "SELECT priority FROM jobs WHERE source = 'manual'") }
-        #expect(priority == 3)
     }
 
     @Test func aSourceWhosePluginDidNotLoadIsNotScheduledAndStatusSaysWhy() throws {
@@ -240,40 +241,37 @@ struct DaemonTests {
                 schedule: every 5m
                 config: {}
             """)
-        let daemon = try start(world)
-        defer {
-            daemon.terminate()
-            daemon.waitUntilExit()
+        try withDaemon(world) { daemon in
+            try waitUntil("the healthy source's scheduled sync succeeds") {
+                try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'healthy'") == 1 }
+            }
+            try read(world) { db in
+                // No sync is queued for it (no worker would ever lease one), and no next run promised.
+                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE source = 'broken'") == 0)
+                let status = try Row.fetchOne(db, sql: "SELECT disabled_reason, next_run_at FROM source_status WHERE source = 'broken'")
+                #expect((status?["disabled_reason"] as String?)?.hasPrefix("cannot run: inlet.yaml:") == true, "\(String(describing: status))")
+                #expect(status?["next_run_at"] as Double? == nil)
+            }
+            let report = try world.inlet(["status", "-c", "inlet.yaml"])
+            #expect(report.status == 0, "\(report.stderr)")
+            #expect(report.stdout.contains("broken: disabled by the daemon: cannot run: inlet.yaml:"), "\(report.stdout)")
+            #expect(report.stdout.contains("no-such-connector"), "\(report.stdout)")
+            // Nor does the command line queue anything for it while this daemon runs.
+            let sync = try world.inlet(["sync", "broken", "-c", "inlet.yaml"])
+            #expect(sync.status == 2)
+            #expect(sync.stderr.contains("no plugin provides connector 'no-such-connector'"), "\(sync.stderr)")
+            try DatabaseQueue(path: world.path("var/inlet.db")).write { db in
+                try db.execute(sql: """
+                    INSERT INTO jobs (source, kind, args, priority, run_at, state, attempts, max_attempts, created_at, updated_at, finished_at)
+                    VALUES ('broken', 'sync', '{}', 5, 0, 'cancelled', 0, 5, 0, 0, 0)
+                    """)
+            }
+            let old = try read(world) { db in try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE source = 'broken'") }
+            let retry = try world.inlet(["jobs", "retry", "\(old ?? 0)", "-c", "inlet.yaml"])
+            #expect(retry.status == 1)
+            #expect(retry.stderr.contains("source 'broken' cannot run now: cannot run:"), "\(retry.stderr)")
+            #expect(try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'broken'") } == "cancelled")
         }
-        try waitUntil("the healthy source's scheduled sync succeeds") {
-            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'healthy'") == 1 }
-        }
-        try read(world) { db in
-            // No sync is queued for it (no worker would ever lease one), and no next run promised.
-            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE source = 'broken'") == 0)
-            let status = try Row.fetchOne(db, sql: "SELECT disabled_reason, next_run_at FROM source_status WHERE source = 'broken'")
-            #expect((status?["disabled_reason"] as String?)?.hasPrefix("cannot run: inlet.yaml:") == true, "\(String(describing: status))")
-            #expect(status?["next_run_at"] as Double? == nil)
-        }
-        let report = try world.inlet(["status", "-c", "inlet.yaml"])
-        #expect(report.status == 0, "\(report.stderr)")
-        #expect(report.stdout.contains("broken: disabled by the daemon: cannot run: inlet.yaml:"), "\(report.stdout)")
-        #expect(report.stdout.contains("no-such-connector"), "\(report.stdout)")
-        // Nor does the command line queue anything for it while this daemon runs.
-        let sync = try world.inlet(["sync", "broken", "-c", "inlet.yaml"])
-        #expect(sync.status == 2)
-        #expect(sync.stderr.contains("no plugin provides connector 'no-such-connector'"), "\(sync.stderr)")
-        try DatabaseQueue(path: world.path("var/inlet.db")).write { db in
-            try db.execute(sql: """
-                INSERT INTO jobs (source, kind, args, priority, run_at, state, attempts, max_attempts, created_at, updated_at, finished_at)
-                VALUES ('broken', 'sync', '{}', 5, 0, 'cancelled', 0, 5, 0, 0, 0)
-                """)
-        }
-        let old = try read(world) { db in try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE source = 'broken'") }
-        let retry = try world.inlet(["jobs", "retry", "\(old ?? 0)", "-c", "inlet.yaml"])
-        #expect(retry.status == 1)
-        #expect(retry.stderr.contains("source 'broken' cannot run now: cannot run:"), "\(retry.stderr)")
-        #expect(try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'broken'") } == "cancelled")
     }
 
     @Test func aDisabledSourceIsNotHandedToTheDaemonWhichWouldNeverRunIt() throws {
@@ -288,16 +286,12 @@ struct DaemonTests {
                 plugin: \(Self.echoPlugin)
                 config: { records: [{ key: "m", content: "x" }] }
             """)
-        let daemon = try start(world)
-        defer {
-            daemon.terminate()
-            daemon.waitUntilExit()
+        try withDaemon(world) { daemon in
+            let result = try world.inlet(["sync", "resting", "-c", "inlet.yaml"])
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("source 'resting' is disabled (enabled: false, in the source at inlet.yaml:4:"), "\(result.stderr)")
+            #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") } == 0)
         }
-        try waitForTheLock(world)
-        let result = try world.inlet(["sync", "resting", "-c", "inlet.yaml"])
-        #expect(result.status == 2)
-        #expect(result.stderr.contains("source 'resting' is disabled (enabled: false, in the source at inlet.yaml:4:"), "\(result.stderr)")
-        #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") } == 0)
     }
 
     @Test func aSyncWhileAnotherForegroundSyncHoldsTheDataDirWaitsForItInsteadOfQueueing() throws {
