@@ -135,7 +135,7 @@ package final class ConnectorInstance: Sendable {
 
     /// Ends a job's reservation; a retired instance is destroyed once nothing uses it.
     package func release() {
-        if lifecycle.withLock({ state in state.jobs -= 1; return state.takeDestroy() }) { destroyOnPluginThread() }
+        if lifecycle.withLock({ state in state.jobs -= 1; return state.takeDestroy() }) { PluginThread.pool.submit(pluginDestroy) }
     }
 
     /// Frees the instance, now if nothing uses it, else as soon as its last job is released and
@@ -149,17 +149,15 @@ package final class ConnectorInstance: Sendable {
             return state.takeDestroy()
         }
         guard now else { return false }
-        let table = plugin.table
-        let handle = self.handle
-        await PluginThread.run(name: "inlet-destroy-\(source)") { table.table.destroy(handle.pointer) }
+        await PluginThread.run(name: "inlet-destroy-\(source)", pluginDestroy)
         return true
     }
 
-    /// Runs the plugin's `destroy` on a plugin thread, without waiting.
-    private func destroyOnPluginThread() {
-        let table = plugin.table
-        let handle = self.handle
-        PluginThread.pool.submit { table.table.destroy(handle.pointer) }
+    /// The plugin's `destroy` of this instance, for whichever use of it ends last (`destroy`,
+    /// `release`, a call's return) to run once `takeDestroy` said so.
+    private var pluginDestroy: @Sendable () -> Void {
+        let (table, handle) = (plugin.table, self.handle)
+        return { table.table.destroy(handle.pointer) }
     }
 
     /// Calls started and not yet returned from the plugin.
@@ -206,7 +204,7 @@ package final class ConnectorInstance: Sendable {
                 return state.takeDestroy()
             }
             // A retired instance whose last user this call was (the result is handed over first).
-            defer { if destroyNow { table.table.destroy(handle.pointer) } }
+            defer { if destroyNow { self.pluginDestroy() } }
             let reported = call.reportedError
             var result = CallResult(status: status, message: reported?.message)
             // retry_after_ms 0 (or no set_error at all) says nothing of how long: the host's default.
@@ -244,7 +242,8 @@ package final class ConnectorInstance: Sendable {
 ///
 /// Unchecked Sendable, and safe: an opaque pointer owned by the plugin; the host only passes it
 /// back to the plugin's own entry points, serialised by ConnectorInstance unless the plugin
-/// declared itself reentrant.
+/// declared itself reentrant, and to `destroy` once, when no call runs and no job holds it (the
+/// instance's `lifecycle` lock decides that, and refuses calls after it).
 struct InstanceHandle: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer?
 }
