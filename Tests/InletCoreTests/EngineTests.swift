@@ -254,6 +254,67 @@ struct EngineTests {
         #expect(await orchestrator.leasePlan(queue: engine.queue).capacity["flaky"] == 1)  // not stuck half-open
     }
 
+    @Test func whileAHalfOpenProbeRunsTheSourcesOtherJobsAreLeftWhereTheyAre() async throws {
+        // Only a reentrant plugin keeps a concurrency above 1, which leaves room beside the probe
+        // at every lease round: each round used to move the source's queued jobs again.
+        let plugins = try TemporaryDirectory()
+        let plugin = try CCompiler.sharedLibrary(source: Self.reentrantNoop, in: plugins, name: "reentrant")
+        let engine = try EngineHarness(sources: """
+              - name: wide
+                connector: reentrant
+                plugin: \(plugin)
+                concurrency: 3
+                circuit_breaker: { failure_threshold: 1, open_for: 60s }
+            """)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let clock = ManualClock(start)
+        let orchestrator = engine.standaloneOrchestrator(clock: clock)
+        func lease(_ limit: Int) async throws -> [Job] {
+            let plan = await orchestrator.leasePlan(queue: engine.queue)
+            let jobs = try engine.queue.lease(capacity: plan.capacity, limit: limit, owner: "t", now: clock.now, leaseFor: .seconds(30))
+            await orchestrator.started(jobs)
+            return jobs
+        }
+        _ = try engine.queue.enqueue(JobRequest(source: "wide"), now: start)
+        #expect(await orchestrator.leasePlan(queue: engine.queue).concurrency["wide"] == 3)
+        let failed = try #require(try await lease(1).first)
+        await orchestrator.finished(JobRunner.Report(job: failed, outcome: .retry(message: "down")), instance: nil)
+        // Open: the three queued jobs are deferred to the breaker's end, once.
+        for _ in 0..<3 { _ = try engine.queue.enqueue(JobRequest(source: "wide"), now: start) }
+        #expect(try await lease(3).isEmpty)
+        #expect(try engine.queue.list(state: .queued).allSatisfy { $0.runAt >= start.addingTimeInterval(60) })
+        clock.advance(by: .seconds(61))
+        let probe = try #require(try await lease(3).first)
+        let waiting = try engine.queue.list(state: .queued)
+        #expect(waiting.count == 2)
+        for _ in 0..<3 {
+            clock.advance(by: .seconds(5))
+            #expect(try await lease(3).isEmpty)  // the probe alone, though concurrency leaves room
+        }
+        let after = try waiting.map { try engine.job($0.id) }
+        #expect(after.map(\.runAt) == waiting.map(\.runAt))
+        #expect(after.map(\.updatedAt) == waiting.map(\.updatedAt))
+        await orchestrator.finished(JobRunner.Report(job: probe, outcome: .succeeded), instance: nil)
+        #expect(try await lease(3).count == 2)  // closed again: the rest run at once
+    }
+
+    /// A C connector that does nothing and declares its calls may overlap.
+    static let reentrantNoop = """
+        #include "inlet_connector.h"
+        static inlet_status noop_create(const inlet_host *h, inlet_call *c, const char *j, size_t l, void **out) {
+            (void)h; (void)c; (void)j; (void)l; *out = 0; return INLET_OK;
+        }
+        static void noop_destroy(void *i) { (void)i; }
+        static inlet_status noop_sync(void *i, inlet_call *c, const char *k, const char *a, size_t l) {
+            (void)i; (void)c; (void)k; (void)a; (void)l; return INLET_OK;
+        }
+        static const inlet_connector table = {
+            .struct_size = sizeof(inlet_connector), .abi_version = INLET_ABI_VERSION, .name = "reentrant", .version = "1",
+            .create = noop_create, .destroy = noop_destroy, .sync = noop_sync, .capabilities = INLET_CAP_REENTRANT,
+        };
+        INLET_EXPORT const inlet_connector *inlet_connector_register(uint32_t v) { (void)v; return &table; }
+        """
+
     @Test func aJobIsBoundByTheMaxAttemptsItWasQueuedWithNotTheSourcesCurrentOne() async throws {
         // The source now says 10 (a reloaded config); the job was queued when it said 2, which
         // is what `inlet jobs show` prints and what a rescue after a crash goes by.
