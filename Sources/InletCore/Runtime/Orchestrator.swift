@@ -42,6 +42,12 @@ package actor Orchestrator {
         var concurrency: Int {
             plugin?.capabilities.contains(.reentrant) == false ? 1 : config.concurrency
         }
+
+        /// Whether the source may lease jobs at all (its breaker aside): enabled, its plugin
+        /// loaded with its config block, not disabled by the watchdog.
+        var takesJobs: Bool {
+            config.isEnabled && plugin != nil && loadError == nil && disabledReason == nil
+        }
     }
 
     package private(set) var config: InletConfig
@@ -123,9 +129,7 @@ package actor Orchestrator {
         plan.paused = pausedSinceLastPlan
         pausedSinceLastPlan = []
         for name in sources.keys.sorted() {
-            guard var runtime = sources[name], runtime.config.isEnabled, runtime.plugin != nil,
-                runtime.loadError == nil, runtime.disabledReason == nil
-            else { continue }
+            guard var runtime = sources[name], runtime.takesJobs else { continue }
             plan.concurrency[name] = runtime.concurrency
             // Ahead: about `budget` of work at the source's recent pace, at most `ahead` jobs, none
             // before its first job finished. A job queued behind them (a webhook) then waits about
@@ -192,7 +196,7 @@ package actor Orchestrator {
 
     /// The sources a worker could lease from (to find the next due time).
     package var runnableSources: Set<String> {
-        Set(sources.filter { $0.value.config.isEnabled && $0.value.plugin != nil && $0.value.loadError == nil && $0.value.disabledReason == nil }.keys)
+        Set(sources.filter { $0.value.takesJobs }.keys)
     }
 
     /// A leased job's source no longer takes jobs (a reload removed or disabled it, or the
