@@ -59,6 +59,54 @@ struct HealthEndpointTests {
         }
     }
 
+    @Test func errorTextsOnlyWithTheAdminToken() async throws {
+        // What a failed sync's error names (hosts, URLs, paths) is nobody's business but the
+        // operator's: /health answers anyone who can reach it.
+        let harness = try HTTPHarness()
+        try await harness.database.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO source_status (source, breaker_state, consecutive_failures, stuck_calls, last_sync_at, last_outcome,
+                    last_error, updated_at)
+                VALUES ('plain', 'closed', 1, 0, 1700000000, 'failed', 'cannot read /srv/private/ledger.csv', 1700000000)
+                """)
+        }
+        try await harness.application.test(.router) { client in
+            func reason(_ headers: HTTPFields) async throws -> (HTTPResponse.Status, String?, String) {
+                try await client.execute(uri: "/health", method: .get, headers: headers) { response in
+                    let text = String(buffer: response.body)
+                    let report = try? JSONDecoder.iso.decode(HealthReport.self, from: Data(response.body.readableBytesView))
+                    return (response.status, report?.sources.first { $0.name == "plain" }?.reason, text)
+                }
+            }
+            let anonymous = try await reason([:])
+            #expect(anonymous.0 == .ok && anonymous.1 == "last sync failed")
+            #expect(!anonymous.2.contains("/srv/private"))
+            let withToken = try await reason([.authorization: "Bearer t0ken"])
+            #expect(withToken.0 == .ok && withToken.1 == "last sync failed: cannot read /srv/private/ledger.csv")
+            let mistyped = try await reason([.authorization: "Bearer t0ke"])
+            #expect(mistyped.0 == .unauthorized && !mistyped.2.contains("/srv/private"))
+        }
+    }
+
+    @Test func aLoadErrorIsNamedOnlyWithDetail() throws {
+        let config = try ConfigLoader.load(yaml: HTTPHarness.yaml(), file: "/i.yaml", environment: [:])
+        let loadError = "inlet.yaml:9: cannot load /opt/secret-plugins/libx.so: no such file"
+        let runtime = [Orchestrator.SourceSnapshot(name: "plain", running: 0, breaker: "closed", stuckCalls: 0, disabledReason: nil, loadError: loadError)]
+        // The daemon also records it, for `inlet status`, as the source's disabled reason.
+        let recorded = ["plain": SourceStatusStore.Row(source: "plain", disabledReason: Orchestrator.cannotRunPrefix + loadError, updatedAt: Date())]
+        for (status, live) in [([String: SourceStatusStore.Row](), runtime), (recorded, nil)] {
+            let terse = HealthReport.make(config: config, status: status, runtime: live, stats: WebhookStats(), depth: [:], detail: false)
+            let plain = try #require(terse.sources.first { $0.name == "plain" })
+            #expect(plain.status == "disabled" && plain.reason == "cannot run: its plugin or its config block did not load")
+            let full = HealthReport.make(config: config, status: status, runtime: live, stats: WebhookStats(), depth: [:], detail: true)
+            #expect(full.sources.first { $0.name == "plain" }?.reason?.contains("/opt/secret-plugins/libx.so") == true)
+        }
+        // The watchdog's verdict is the host's own words: shown to anyone.
+        let stuck = [Orchestrator.SourceSnapshot(name: "plain", running: 0, breaker: "closed", stuckCalls: 3, disabledReason: "disabled by the watchdog: 3 plugin calls did not return within timeout + cancel_grace", loadError: nil)]
+        let terse = HealthReport.make(config: config, status: [:], runtime: stuck, stats: WebhookStats(), depth: [:], detail: false)
+        #expect(terse.sources.first { $0.name == "plain" }?.reason?.hasPrefix("disabled by the watchdog: 3 plugin calls") == true)
+    }
+
     @Test func unhealthyWith503WhenTheQueueIsFull() async throws {
         let harness = try HTTPHarness(yaml: HTTPHarness.yaml(maxSize: 2))
         _ = try harness.queue.enqueue(JobRequest(source: "plain"))

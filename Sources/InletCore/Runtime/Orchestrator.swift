@@ -409,7 +409,7 @@ package actor Orchestrator {
         _ name: String, _ runtime: SourceRuntime, status: SourceStatusRecorder, availability: SourceAvailability, now: Date,
         logger: Logger
     ) {
-        let reason = runtime.disabledReason ?? runtime.loadError.map { "cannot run: \($0)" }
+        let reason = runtime.disabledReason ?? runtime.loadError.map { Self.cannotRunPrefix + $0 }
         availability.set(name, reason: reason)
         do {
             try status.recordHealth(
@@ -494,6 +494,10 @@ package actor Orchestrator {
     }
 
     /// A source's runtime facts, for `/health` and tests.
+    /// How a recorded reason for not running begins when the source's plugin or config block
+    /// did not load (the rest is the load error: paths, the plugin's own words).
+    package static let cannotRunPrefix = "cannot run: "
+
     package struct SourceSnapshot: Sendable {
         package var name: String
         package var running: Int

@@ -49,6 +49,9 @@ package struct HealthReport: Sendable, Codable, Equatable {
         enum CodingKeys: String, CodingKey { case size, max, usagePercent = "usage_percent", backpressure }
     }
 
+    /// Why a source whose plugin or config block did not load is disabled, without the error.
+    static let terseLoadError = Orchestrator.cannotRunPrefix + "its plugin or its config block did not load"
+
     /// Usage at which the queue makes the daemon `degraded`.
     static let degradedUsagePercent = 80.0
 
@@ -59,9 +62,13 @@ package struct HealthReport: Sendable, Codable, Equatable {
     /// Builds the report from what the daemon knows.
     /// - Parameters:
     ///   - runtime: the orchestrator's live view; nil when none runs (tests, a stopped daemon).
+    ///   - detail: whether `reason` may carry error texts (a failed sync's error, why a plugin
+    ///     did not load): they name paths, hosts and URLs, and `/health` answers anyone who can
+    ///     reach it (with `listen: 0.0.0.0` for GitHub, the internet). Without, the reason is
+    ///     the host's own phrase only.
     package static func make(
         config: InletConfig, status: [String: SourceStatusStore.Row], runtime: [Orchestrator.SourceSnapshot]?,
-        stats: WebhookStats, depth: [JobState: Int]
+        stats: WebhookStats, depth: [JobState: Int], detail: Bool = true
     ) -> HealthReport {
         let live = Dictionary((runtime ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let sources = config.sources.map { source -> Source in
@@ -74,13 +81,15 @@ package struct HealthReport: Sendable, Codable, Equatable {
             if !source.isEnabled {
                 verdict = "disabled"; reason = "enabled: false in the config"
             } else if let why = snapshot?.disabledReason ?? row?.disabledReason {
-                verdict = "disabled"; reason = why
+                // The watchdog's verdict is the host's own text; a load error is not.
+                verdict = "disabled"; reason = detail || !why.hasPrefix(Orchestrator.cannotRunPrefix) ? why : Self.terseLoadError
             } else if let why = snapshot?.loadError {
-                verdict = "disabled"; reason = why
+                verdict = "disabled"; reason = detail ? why : Self.terseLoadError
             } else if breaker != "closed" {
                 verdict = "degraded"; reason = "circuit breaker \(breaker)"
             } else if let outcome = row?.lastOutcome, !Self.healthyOutcomes.contains(outcome) {
-                verdict = "degraded"; reason = row?.lastError.map { "last sync \(outcome): \($0)" } ?? "last sync \(outcome)"
+                verdict = "degraded"
+                reason = detail ? row?.lastError.map { "last sync \(outcome): \($0)" } ?? "last sync \(outcome)" : "last sync \(outcome)"
             }
             return Source(
                 name: source.name, status: verdict, reason: reason, circuitBreaker: breaker, eventsReceived: counts.received,
