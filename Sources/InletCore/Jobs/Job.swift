@@ -140,8 +140,9 @@ package struct JobRequest: Sendable, Equatable {
 package enum JobPriority {
     package static let webhook = 2
     package static let manual = 3
-    package static let followUp = 4
     package static let scheduled = 5
+    /// A follow-up job a connector enqueues with priority 0 (the ABI header's default).
+    package static let followUp = scheduled
 }
 
 /// What an enqueue did.

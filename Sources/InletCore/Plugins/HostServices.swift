@@ -63,7 +63,7 @@ package enum HostServices {
                     return call.refuse("enqueue: priority \(priority) is outside 1...10").rawValue
                 }
                 let job = StagedBatch.FollowUpJob(
-                    kind: kind, args: argsText, priority: priority == 0 ? 5 : Int(priority),
+                    kind: kind, args: argsText, priority: priority == 0 ? JobPriority.followUp : Int(priority),
                     uniqueKey: uniqueKey.map { String(cString: $0) })
                 return call.enqueue(job).rawValue
             },
