@@ -75,7 +75,7 @@ struct RunCommand: AsyncParsableCommand {
             config: live, queue: queue, committer: GroupCommitter(database: database), registry: registry,
             runtime: { await orchestrator.snapshot() }, availability: orchestrator.availability, wakeup: wakeup, logger: logger)
         let listen = config.listen
-        let server = surface.application(listen: listen) { port in
+        let server = surface.service(listen: listen) { port in
             logger.notice("HTTP server listening on \(listen.host):\(port)")
         }
         let configPath = options.configPath
@@ -111,15 +111,22 @@ struct RunCommand: AsyncParsableCommand {
         logger.notice(
             "inlet running: \(config.sources.count) source(s), \(config.workers) worker(s), database \(database.path)",
             metadata: ["owner": "\(owner)"])
+        // A service that fails (the port is taken) stops the daemon the way SIGTERM does: running
+        // jobs finish within the grace, the rest go back to the queue; then the exit code is 1.
+        // The group stops services in reverse order: the server first, the worker pool last.
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: pool), .init(service: scheduler), .init(service: maintenance), .init(service: reload),
-                    .init(service: server),
-                ],
+                services: ([pool, scheduler, maintenance, reload, server] as [any Service]).map {
+                    .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            logger.error("inlet stopped: \(error)")
+            throw ExitCode(1)
+        }
         logger.notice("inlet stopped")
     }
 }

@@ -201,6 +201,44 @@ struct DaemonTests {
         }
     }
 
+    @Test func aPortAlreadyTakenStopsTheDaemonWithAnErrorThatNamesIt() throws {
+        // The port is held by this test: the daemon cannot listen on it.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0 }
+        }
+        #expect(bound && listen(holder, 1) == 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            listen: 127.0.0.1:\(port)
+            shutdown_grace: 300ms
+            sources:
+              - name: slow
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                schedule: every 1h
+                config: { hang: until_cancelled }
+            """)
+        let daemon = try start(world)
+        // It used to stay up, deaf to SIGTERM, holding data_dir.
+        defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
+        try waitUntil("the daemon exits") { !daemon.isRunning }
+        #expect(daemon.terminationReason == .exit)
+        #expect(daemon.terminationStatus == 1)
+        let log = try String(contentsOfFile: world.path("daemon.log"), encoding: .utf8)
+        #expect(log.contains("cannot listen on 127.0.0.1:\(port) (`listen` in the config): Address already in use"), "\(log)")
+        // Stopped the way SIGTERM stops it: whatever it had leased went back to the queue.
+        let running = try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state = 'running'") }
+        #expect(running == 0)
+    }
+
     @Test func aForegroundSyncWhileTheDaemonRunsIsHandedToTheDaemon() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", """

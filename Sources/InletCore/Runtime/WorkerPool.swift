@@ -63,18 +63,27 @@ package final class WorkerPool: Service {
         if !rescued.requeued.isEmpty || !rescued.quarantined.isEmpty {
             logger.notice("recovered jobs of a previous run: \(rescued.requeued.count) requeued, \(rescued.quarantined.count) quarantined (out of attempts)")
         }
-        await withGracefulShutdownHandler {
-            // A discarding group keeps no results: the daemon runs jobs forever.
-            await withDiscardingTaskGroup { group in
-                let heartbeat = Task { await heartbeatLoop() }
-                await leaseLoop(group: &group)
-                await drain(group: &group)
-                heartbeat.cancel()
-            }
-            await releaseReady(of: nil)
-        } onGracefulShutdown: {
+        // Graceful shutdown stops leasing and lets running jobs finish; so does cancellation (the
+        // group gave up on graceful shutdown), whose running jobs are cancelled as well.
+        let stop: @Sendable () -> Void = {
             self.stopping.store(true, ordering: .sequentiallyConsistent)
             self.wakeup.signal()
+        }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                // A discarding group keeps no results: the daemon runs jobs forever.
+                await withDiscardingTaskGroup { group in
+                    let heartbeat = Task { await heartbeatLoop() }
+                    await leaseLoop(group: &group)
+                    await drain(group: &group)
+                    heartbeat.cancel()
+                }
+                await releaseReady(of: nil)
+            } onGracefulShutdown: {
+                stop()
+            }
+        } onCancel: {
+            stop()
         }
         await orchestrator.shutdown()
     }

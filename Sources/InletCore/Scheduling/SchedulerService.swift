@@ -61,6 +61,14 @@ package final class SchedulerService: Service {
     }
 
     package func run() async throws {
+        await withTaskCancellationHandler {
+            await loop()
+        } onCancel: {
+            self.wakeup.signal()
+        }
+    }
+
+    private func loop() async {
         await withGracefulShutdownHandler {
             while !(Task.isCancelled || Task.isShuttingDownGracefully) {
                 let next = plan()

@@ -3,7 +3,9 @@ import HTTPTypes
 import Hummingbird
 import InletCore
 import Logging
+import NIOCore
 import Prometheus
+import ServiceLifecycle
 
 /// The daemon's HTTP surface: `POST /webhooks/{source}`, `GET /health`, `GET /metrics` and the
 /// admin API under `/v1`, on one Hummingbird server.
@@ -82,4 +84,35 @@ package struct HTTPSurface: Sendable {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
             logger: logger)
     }
+
+    /// The server as one of the daemon's services: a failure to serve (the port is taken, the
+    /// host is not this machine's) is an error that names the address.
+    package func service(
+        listen: InletConfig.ListenAddress, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some Service {
+        ServingService(application: application(listen: listen, onServerRunning: onServerRunning), listen: listen)
+    }
+}
+
+/// Runs the Hummingbird application; its start-up errors come out naming the `listen` address.
+private struct ServingService<App: ApplicationProtocol>: Service {
+    let application: App
+    let listen: InletConfig.ListenAddress
+
+    func run() async throws {
+        do {
+            try await application.run()
+        } catch let error as IOError {
+            throw ServeError(description: "cannot listen on \(listen) (`listen` in the config): \(String(cString: strerror(error.errnoCode)))")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw ServeError(description: "cannot serve HTTP on \(listen) (`listen` in the config): \(error)")
+        }
+    }
+}
+
+/// Why the HTTP server could not run.
+package struct ServeError: Error, CustomStringConvertible {
+    package var description: String
 }
