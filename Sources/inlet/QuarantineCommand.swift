@@ -18,7 +18,7 @@ struct QuarantineCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List quarantine entries, newest first: id, source, kind, key, job, bytes, age, error.")
+            abstract: "List quarantine entries, newest first: id, source, kind, key, job, bytes, times seen, age, error.")
 
         @OptionGroup var options: ConfigOptions
 
@@ -252,7 +252,8 @@ enum QuarantineOutput {
     static func object(_ entry: QuarantineStore.Entry, withBytes: Bool) -> [String: Any] {
         var object: [String: Any] = [
             "id": entry.id, "source": entry.source, "kind": entry.kind, "key": entry.key, "error": entry.error,
-            "job_id": JSONOutput.orNull(entry.jobID), "created_at": entry.createdAt,
+            "job_id": JSONOutput.orNull(entry.jobID), "created_at": entry.createdAt, "seen": entry.seen,
+            "last_seen_at": JSONOutput.orNull(entry.lastSeenAt),
             "size": JSONOutput.orNull(entry.bytes?.count),
         ]
         if withBytes {
@@ -273,11 +274,12 @@ enum QuarantineOutput {
     }
 
     static func table(_ entries: [QuarantineStore.Entry], now: Date) -> String {
-        var table = TextTable(["ID", "SOURCE", "KIND", "KEY", "JOB", "BYTES", "CREATED", "ERROR"], rightAligned: [0, 4, 5])
+        var table = TextTable(["ID", "SOURCE", "KIND", "KEY", "JOB", "BYTES", "SEEN", "CREATED", "ERROR"], rightAligned: [0, 4, 5, 6])
         for entry in entries {
             table.append([
                 "\(entry.id)", entry.source, entry.kind, TextTable.cell(entry.key, limit: 40), entry.jobID.map(String.init) ?? "-",
-                entry.bytes.map { ProgressLine.grouped(UInt64($0.count)) } ?? "-", created(entry, now: now), TextTable.cell(entry.error),
+                entry.bytes.map { ProgressLine.grouped(UInt64($0.count)) } ?? "-", "\(entry.seen)", created(entry, now: now),
+                TextTable.cell(entry.error),
             ])
         }
         return table.render()
@@ -285,6 +287,7 @@ enum QuarantineOutput {
 
     static func details(_ entry: QuarantineStore.Entry, now: Date) -> String {
         let stored = TimeText.parseStored(entry.createdAt).map { TimeText.detailed($0, now: now) } ?? entry.createdAt
+        let lastSeen = entry.lastSeenAt.map { TimeText.parseStored($0).map { TimeText.detailed($0, now: now) } ?? $0 } ?? "-"
         var lines = [
             "quarantine entry \(entry.id)",
             "  source      \(entry.source)",
@@ -292,6 +295,7 @@ enum QuarantineOutput {
             "  key         \(entry.key)",
             "  job         \(entry.jobID.map { "\($0) (`inlet jobs show \($0)`)" } ?? "-")",
             "  created at  \(stored)",
+            "  seen        \(entry.seen == 1 ? "once" : "\(entry.seen) times, last \(lastSeen)")",
             "  error       \(entry.error.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n              "))",
         ]
         guard let bytes = entry.bytes else {

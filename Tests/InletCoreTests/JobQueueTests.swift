@@ -338,6 +338,40 @@ struct JobQueueTests {
         #expect(try migrated.activeCount() == 4)
     }
 
+    @Test func itemsAnEarlierBuildQuarantinedOverAndOverFoldIntoOneEntryEach() throws {
+        let path = directory.file("v10.db")
+        do {
+            let pool = try DatabasePool(path: path)
+            try InletDatabase.migrator.migrate(pool, upTo: "v10-unique-keys-per-source")
+            try pool.write { db in
+                for (source, kind, key, error, at) in [
+                    ("a", "item", "bad.txt", "first", "2026-01-01"), ("a", "item", "ok.txt", "once", "2026-01-01"),
+                    ("a", "item", "bad.txt", "second", "2026-01-02"), ("b", "item", "bad.txt", "other source", "2026-01-02"),
+                    ("a", "job", "bad.txt", "a job", "2026-01-02"), ("a", "item", "bad.txt", "third", "2026-01-03"),
+                ] {
+                    try db.execute(
+                        sql: "INSERT INTO quarantine (source, kind, key, error, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [source, kind, key, error, Data(error.utf8), at])
+                }
+            }
+        }
+        let database = try InletDatabase(path: path)
+        let entries = try QuarantineStore(database: database, queue: JobQueue(database: database)).list().sorted { $0.id < $1.id }
+        #expect(entries.map(\.id) == [1, 2, 4, 5])
+        // The first entry stays, with the newest error and bytes, and how often it was seen.
+        #expect(entries[0].error == "third" && entries[0].bytes == Array("third".utf8))
+        #expect(entries[0].seen == 3 && entries[0].createdAt == "2026-01-01" && entries[0].lastSeenAt == "2026-01-03")
+        #expect(entries[1...].allSatisfy { $0.seen == 1 && $0.lastSeenAt == nil })
+        // From now on the same item updates its entry.
+        try database.pool.write { db in
+            var batch = StagedBatch()
+            batch.quarantine(.init(key: "bad.txt", error: "fourth", bytes: nil))
+            _ = try BatchCommitter(database: database).apply(batch, source: "a", now: Date(), in: db)
+        }
+        let again = try #require(try QuarantineStore(database: database, queue: JobQueue(database: database)).entry(id: 1))
+        #expect(again.seen == 4 && again.error == "fourth" && again.bytes == nil)
+    }
+
     @Test func theAuditRebuiltByJobKeepsEachJobsRowsInOrderAndCountsOnFromThem() throws {
         let path = directory.file("v8.db")
         do {

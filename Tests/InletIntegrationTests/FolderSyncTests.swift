@@ -159,6 +159,15 @@ struct FolderSyncTests {
         #expect(quarantined.count == 1)
         #expect(quarantined.first?["key"] as String? == "broken")
         #expect((quarantined.first?["error"] as String?)?.contains("cannot read") == true)
+
+        // Every sync meets the file again: its one entry counts the times, it is not repeated.
+        #expect(try world.inlet(["sync", "files", "-c", "inlet.yaml"]).status == 0)
+        let list = try world.inlet(["quarantine", "list", "-c", "inlet.yaml", "--json"])
+        let entries = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
+        #expect(entries?.count == 1, "\(list.stdout)")
+        #expect(entries?.first?["key"] as? String == "broken")
+        #expect(entries?.first?["seen"] as? Int == 2)
+        #expect(entries?.first?["last_seen_at"] is String)
     }
 
     @Test func exportPrintsTheRecordsAsJSONLines() throws {

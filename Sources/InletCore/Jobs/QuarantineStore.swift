@@ -14,6 +14,10 @@ package struct QuarantineStore: Sendable {
         package var bytes: [UInt8]?
         package var jobID: Int64?
         package var createdAt: String
+        /// How many times an item was put aside (1 for a job).
+        package var seen: Int
+        /// When an item was last put aside, if more than once.
+        package var lastSeenAt: String?
 
         package init(row: Row) {
             id = row["id"]
@@ -24,6 +28,8 @@ package struct QuarantineStore: Sendable {
             bytes = (row["bytes"] as Data?).map { Array($0) }
             jobID = row["job_id"]
             createdAt = row["created_at"]
+            seen = row["seen"]
+            lastSeenAt = row["last_seen_at"]
         }
     }
 

@@ -50,11 +50,14 @@ package struct BatchCommitter: Sendable {
         guard !batch.isEmpty else { return report }
         report.changes = try documents.apply(batch, source: source, now: now, in: db)
         try state.apply(batch.state, source: source, now: now, in: db)
+        // An item put aside again (every sync meets the same bad file) updates its one entry.
         for item in batch.quarantined {
             try db.execute(
                 sql: """
                     INSERT INTO quarantine (source, kind, key, error, bytes, created_at)
                     VALUES (?, 'item', ?, ?, ?, ?)
+                    ON CONFLICT (source, key) WHERE kind = 'item' DO UPDATE SET
+                        error = excluded.error, bytes = excluded.bytes, seen = seen + 1, last_seen_at = excluded.created_at
                     """,
                 arguments: [source, item.key, item.error, item.bytes.map { Data($0) }, StorageClock.format(now)])
         }

@@ -351,6 +351,29 @@ extension InletDatabase {
                 """)
             try db.execute(sql: "CREATE INDEX jobs_running_unique ON jobs(source, unique_key) WHERE state = 'running' AND unique_key IS NOT NULL")
         }
+        migrator.registerMigration("v11-quarantined-items-once") { db in
+            // An item a connector cannot process is put aside again at every sync: one entry per
+            // (source, key), counting how often it was seen, with the latest error and bytes.
+            try db.execute(sql: "ALTER TABLE quarantine ADD COLUMN seen INTEGER NOT NULL DEFAULT 1")
+            try db.execute(sql: "ALTER TABLE quarantine ADD COLUMN last_seen_at TEXT")
+            // Entries an earlier build repeated fold into the first, which takes the newest's error and bytes.
+            try db.execute(sql: """
+                UPDATE quarantine AS kept SET
+                    seen = (SELECT count(*) FROM quarantine AS q WHERE q.kind = 'item' AND q.source = kept.source AND q.key = kept.key),
+                    (error, bytes, last_seen_at) = (
+                        SELECT error, bytes, created_at FROM quarantine AS q
+                        WHERE q.kind = 'item' AND q.source = kept.source AND q.key = kept.key ORDER BY id DESC LIMIT 1)
+                WHERE kind = 'item' AND id = (
+                    SELECT min(id) FROM quarantine AS q WHERE q.kind = 'item' AND q.source = kept.source AND q.key = kept.key)
+                    AND EXISTS (
+                        SELECT 1 FROM quarantine AS q WHERE q.kind = 'item' AND q.source = kept.source AND q.key = kept.key AND q.id > kept.id)
+                """)
+            try db.execute(sql: """
+                DELETE FROM quarantine WHERE kind = 'item' AND id > (
+                    SELECT min(id) FROM quarantine AS q WHERE q.kind = 'item' AND q.source = quarantine.source AND q.key = quarantine.key)
+                """)
+            try db.execute(sql: "CREATE UNIQUE INDEX quarantine_items ON quarantine(source, key) WHERE kind = 'item'")
+        }
         return migrator
     }
 }

@@ -247,6 +247,8 @@ struct QuarantineView: Encodable {
     var size: Int?
     var jobID: Int64?
     var createdAt: String
+    var seen: Int
+    var lastSeenAt: String?
 
     init(_ entry: QuarantineStore.Entry) {
         id = entry.id
@@ -257,9 +259,11 @@ struct QuarantineView: Encodable {
         size = entry.bytes?.count
         jobID = entry.jobID
         createdAt = entry.createdAt
+        seen = entry.seen
+        lastSeenAt = entry.lastSeenAt
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, source, kind, key, error, size, jobID = "job_id", createdAt = "created_at"
+        case id, source, kind, key, error, size, jobID = "job_id", createdAt = "created_at", seen, lastSeenAt = "last_seen_at"
     }
 }
