@@ -112,12 +112,13 @@ struct SyncCommand: AsyncParsableCommand {
             let display = ProgressDisplay(source: source.name, live: live, logger: logger, terminal: isatty(STDERR_FILENO) != 0)
             display.start()
             let args = full ? #"{"full":true}"# : "{}"
-            let result = await runner.run(instance: instance, args: args, dryRun: dryRun) { live.set($0) }
+            var result = await runner.run(instance: instance, args: args, dryRun: dryRun) { live.set($0) }
+            result.interrupted = interrupt.interrupted
             display.stop()
             live.set(nil)
             await instance.destroy()
             results.append(result)
-            if !json { SyncSummary.printText(result, interrupted: interrupt.interrupted) }
+            if !json { SyncSummary.printText(result) }
         }
         if json { SyncSummary.printJSON(results, asList: all) }
         if interrupt.interrupted { throw ExitCode(130) }

@@ -7,14 +7,26 @@ enum SyncSummary {
         max(Int(max(result.total, result.processed)), result.counts.written + result.counts.unchanged + result.failed)
     }
 
-    static func printText(_ result: SyncRunner.Result, interrupted: Bool) {
+    /// The status a user reads: a run cut short by Ctrl-C is INTERRUPTED, whatever the plugin
+    /// answered to being cancelled (most answer RETRY).
+    static func status(_ result: SyncRunner.Result) -> String {
+        result.interrupted && result.status != .ok ? "INTERRUPTED" : result.status.description
+    }
+
+    /// Items the plugin got through: all of them when it finished.
+    static func processed(_ result: SyncRunner.Result) -> Int {
+        result.status == .ok ? total(result) : max(Int(result.processed), result.counts.written + result.counts.unchanged + result.failed)
+    }
+
+    static func printText(_ result: SyncRunner.Result) {
         let verb = result.dryRun ? "would write" : "written"
-        var lines = ["\(result.source): \(result.status == .ok ? (result.dryRun ? "OK (dry run, nothing written)" : "OK") : "\(result.status)")"]
+        var lines = ["\(result.source): \(result.status == .ok ? (result.dryRun ? "OK (dry run, nothing written)" : "OK") : status(result))"]
         if let message = result.message, result.status != .ok {
-            lines.append("  error      \(message)\(interrupted ? " (interrupted)" : "")")
+            lines.append("  error      \(result.interrupted ? "interrupted: " : "")\(message)")
         }
+        let stopped = result.status != .ok && processed(result) < total(result)
         let rows: [(String, String)] = [
-            ("total", ProgressLine.grouped(UInt64(total(result)))),
+            ("total", ProgressLine.grouped(UInt64(total(result))) + (stopped ? ", \(ProgressLine.grouped(UInt64(processed(result)))) processed before it stopped" : "")),
             ("unchanged", ProgressLine.grouped(UInt64(result.unchanged))),
             (verb, "\(ProgressLine.grouped(UInt64(result.counts.written))) (\(result.counts.inserted) new, \(result.counts.updated) updated)"),
             (result.dryRun ? "would delete" : "deleted", ProgressLine.grouped(UInt64(result.counts.deleted))),
@@ -35,9 +47,11 @@ enum SyncSummary {
     static func object(_ result: SyncRunner.Result) -> [String: Any] {
         var object: [String: Any] = [
             "source": result.source,
-            "status": result.status.description,
+            "status": status(result),
+            "interrupted": result.interrupted,
             "dry_run": result.dryRun,
             "total": total(result),
+            "processed": processed(result),
             "unchanged": result.unchanged,
             "written": result.counts.written,
             "inserted": result.counts.inserted,

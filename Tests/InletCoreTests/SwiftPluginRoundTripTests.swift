@@ -145,7 +145,7 @@ struct SwiftPluginRoundTripTests {
         // Transient (a full disk, a permission): the job retries, where a plugin's refusal quarantines.
         let directory = try TemporaryDirectory()
         let database = try InletDatabase(path: directory.file("inlet.db"))
-        FileManager.default.createFile(atPath: directory.file("data"), contents: Data("a file".utf8))
+        _ = FileManager.default.createFile(atPath: directory.file("data"), contents: Data("a file".utf8))
         await #expect {
             _ = try await instance(config: "{}", database: database, directory: directory)
         } throws: { error in

@@ -239,6 +239,43 @@ struct DaemonTests {
         #expect(running == 0)
     }
 
+    @Test func ctrlCStopsAForegroundSyncAtItsLastCheckpointAndTheSummarySaysSo() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            sources:
+              - name: seq
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                config: { sequence: { count: 3000, chunk: 20 }, sleep_ms: 25 }
+            """)
+        let sync = Process()
+        sync.executableURL = URL(fileURLWithPath: Paths.inletBinary)
+        sync.arguments = ["sync", "seq", "-c", "inlet.yaml", "--json"]
+        sync.currentDirectoryURL = URL(fileURLWithPath: world.root)
+        let output = Pipe()
+        sync.standardOutput = output
+        sync.standardError = FileHandle.nullDevice
+        try sync.run()
+        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
+        try waitUntil("the sync commits a few chunks") {
+            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") ?? 0 } >= 100
+        }
+        kill(sync.processIdentifier, SIGINT)
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        sync.waitUntilExit()
+        #expect(sync.terminationStatus == 130)
+        let summary = try #require(try JSONSerialization.jsonObject(with: printed) as? [String: Any], "\(String(decoding: printed, as: UTF8.self))")
+        let (written, stored) = (summary["written"] as? Int ?? -1, try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") })
+        #expect(summary["status"] as? String == "INTERRUPTED")
+        #expect(summary["interrupted"] as? Bool == true)
+        #expect(written == stored && written >= 100 && written < 3000)
+        #expect(summary["total"] as? Int == 3000)
+        #expect(summary["processed"] as? Int == written)
+        // The items it never reached are not "unchanged" (it had said 3000 minus those written).
+        #expect(summary["unchanged"] as? Int == 0)
+    }
+
     @Test func aForegroundSyncWhileTheDaemonRunsIsHandedToTheDaemon() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", """

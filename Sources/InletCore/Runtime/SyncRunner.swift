@@ -34,6 +34,8 @@ package struct SyncRunner: Sendable {
         package var followUpsRun = 0
         /// Follow-up jobs committed by this call, not yet run.
         package var followUps: [StagedBatch.FollowUpJob] = []
+        /// The user cut the run short (Ctrl-C) before the plugin finished.
+        package var interrupted = false
 
         package init(source: String, status: PluginStatus, message: String? = nil, retryAfter: Duration? = nil) {
             self.source = source
@@ -44,9 +46,11 @@ package struct SyncRunner: Sendable {
 
         /// Items that failed: quarantined by the plugin or refused by the host.
         package var failed: Int { counts.quarantined + rejected }
-        /// Items processed that wrote nothing.
+        /// Items processed that wrote nothing. A run that did not finish counts only the items
+        /// it processed, not the rest of the total the plugin announced.
         package var unchanged: Int {
-            let seen = max(Int(total == 0 ? processed : total), counts.written + counts.unchanged + failed)
+            let reached = status == .ok && total > 0 ? total : processed
+            let seen = max(Int(reached), counts.written + counts.unchanged + failed)
             return max(0, seen - counts.written - failed)
         }
     }
