@@ -26,7 +26,8 @@ struct ExportCommand: AsyncParsableCommand {
         if let source, !config.sources.contains(where: { $0.name == source }) {
             printError("warning: source '\(source)' is not in \(config.file); exporting what the database holds for it")
         }
-        let database = try openDatabase(config)
+        // No database yet is an error, not an empty one left behind (a wrong --config).
+        let database = try OperatorDatabase.open(config).database
         var buffer = Data()
         let stdout = FileHandle.standardOutput
         try JSONLinesExport(database: database).run(

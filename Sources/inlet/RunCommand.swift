@@ -145,7 +145,11 @@ final class DaemonLock {
     private let descriptor: Int32
 
     init(dataDirectory: String, role: Role) throws {
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        do {
+            try Directory.create(dataDirectory)
+        } catch {
+            throw LockError("data_dir: \(error)")
+        }
         let path = (dataDirectory as NSString).appendingPathComponent("inlet.lock")
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw LockError("cannot open \(path): \(String(cString: strerror(errno)))") }

@@ -132,7 +132,7 @@ struct HTTPServiceTests {
         #expect(!otherSource.notModified)
         #expect(again.notModified && again.text == "as application/json")
         #expect(harness.server.requests.map { $0.header("if-none-match") } == [nil, nil, nil, "\"application/json\""])
-        let rows = try await harness.database.pool.read { db in
+        let rows = try harness.database.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT source, cache_key, url, etag FROM http_cache ORDER BY source, cache_key")
         }
         #expect(rows.map { $0["source"] as String } == ["acme", "acme", "other"])

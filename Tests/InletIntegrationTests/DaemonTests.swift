@@ -201,6 +201,18 @@ struct DaemonTests {
         }
     }
 
+    @Test func aDataDirThatCannotBeCreatedIsAnErrorInPlainWords() throws {
+        let world = try InletWorld()
+        try world.write("afile", "not a folder")
+        try world.write("inlet.yaml", "data_dir: ./afile/var\nlisten: 127.0.0.1:0\n")
+        for command in [["run"], ["sync", "--all"]] {
+            let result = try world.inlet(command + ["--config", "inlet.yaml"])
+            #expect(result.status == 1)
+            // Foundation's own text named NSCocoaErrorDomain error 512.
+            #expect(result.stderr.contains("data_dir: cannot create \(world.path("afile/var")): Not a directory"), "\(result.stderr)")
+        }
+    }
+
     @Test func aPortAlreadyTakenStopsTheDaemonWithAnErrorThatNamesIt() throws {
         // The port is held by this test: the daemon cannot listen on it.
         let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -25,14 +25,14 @@ struct OperatorCommandsTests {
             config: { path: ./web }
         """
 
-    /// A world with the config and an empty, migrated database (`inlet export` opens it).
+    /// A world with the config and an empty, migrated database: an empty file (an empty SQLite
+    /// database) that `inlet status` opens and migrates, as it would the daemon's.
     func world() throws -> InletWorld {
         let world = try InletWorld()
         try world.write("inlet.yaml", Self.config)
-        let created = try world.inlet(["export", "-c", "inlet.yaml"])
-        guard created.status == 0, FileManager.default.fileExists(atPath: world.path("var/inlet.db")) else {
-            throw TestFailure("could not create the database: \(created.stderr)")
-        }
+        try world.write("var/inlet.db", Data())
+        let migrated = try world.inlet(["status", "-c", "inlet.yaml"])
+        guard migrated.status == 0 else { throw TestFailure("could not migrate the database: \(migrated.stderr)") }
         return world
     }
 
@@ -126,7 +126,7 @@ struct OperatorCommandsTests {
         #expect((json["database"] as? [String: Any])?["exists"] as? Bool == false)
         #expect((json["sources"] as? [[String: Any]])?.map { $0["name"] as? String } == ["files", "web"])
 
-        for command in [["jobs", "list"], ["jobs", "show", "1"], ["jobs", "retry", "1"], ["quarantine", "list"], ["quarantine", "drop", "1"]] {
+        for command in [["jobs", "list"], ["jobs", "show", "1"], ["jobs", "retry", "1"], ["quarantine", "list"], ["quarantine", "drop", "1"], ["export"]] {
             let result = try world.inlet(command + ["-c", "inlet.yaml"])
             #expect(result.status == 1, "\(command)")
             #expect(result.stderr.contains("no database at"), "\(command): \(result.stderr)")

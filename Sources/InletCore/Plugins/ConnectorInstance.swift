@@ -61,9 +61,9 @@ package final class ConnectorInstance: Sendable {
         logger: Logger, http: HTTPService? = nil
     ) async throws(PluginError) -> ConnectorInstance {
         do {
-            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            try Directory.create(dataDirectory)
         } catch {
-            throw PluginError(.hostFailed, path: plugin.path, "source '\(source)': cannot create \(dataDirectory): \(error)")
+            throw PluginError(.hostFailed, path: plugin.path, "source '\(source)': \(error)")
         }
         let json = injectHostKeys(into: configJSON, source: source, dataDirectory: dataDirectory, configDirectory: configDirectory)
         let call = PluginCall(source: source, mode: .setup, logger: logger, http: http)

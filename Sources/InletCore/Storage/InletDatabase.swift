@@ -23,7 +23,7 @@ package final class InletDatabase: Sendable {
             if !readOnly {
                 let folder = (path as NSString).deletingLastPathComponent
                 if !folder.isEmpty {
-                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                    try Directory.create(folder)
                 }
             }
             pool = try DatabasePool(path: path, configuration: configuration)
