@@ -43,13 +43,19 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try options.load()
             let opened = try OperatorDatabase.open(config)
-            let jobs = try exitingOnFailure { try opened.queue.list(state: state?.state, source: source, limit: limit) }
+            // One more than shown tells whether there are more.
+            var jobs = try exitingOnFailure { try opened.queue.list(state: state?.state, source: source, limit: limit + 1) }
+            let more = jobs.count > limit
+            jobs = Array(jobs.prefix(limit))
             if json {
                 JSONOutput.print(jobs.map(JobOutput.object))
             } else if jobs.isEmpty {
                 print("No jobs\(filterDescription).")
             } else {
                 print(JobOutput.table(jobs, now: Date()))
+                if more { print("… and more (the first \(limit) shown; --limit N for more)") }
+                let running = jobs.filter { $0.state == .running }.count
+                if running > 0, opened.daemon == nil { print(OperatorDatabase.orphanedNote(running: running)) }
             }
         }
 
@@ -149,7 +155,7 @@ struct JobsCommand: AsyncParsableCommand {
             }
             if json {
                 JSONOutput.print(JobOutput.object(job))
-            } else if before?.state == .running {
+            } else if before?.state == .running, opened.daemon != nil {
                 print("job \(job.id) (\(job.source) \(job.kind)) cancelled while running: its worker stops at its next heartbeat and commits nothing")
             } else {
                 print("job \(job.id) (\(job.source) \(job.kind)) cancelled")

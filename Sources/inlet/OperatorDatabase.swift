@@ -43,6 +43,15 @@ struct OperatorDatabase {
         return opened
     }
 
+    /// The `inlet run` working on this data_dir now, if one is.
+    var daemon: DaemonLock.Holder? { DaemonLock.runningDaemon(dataDirectory: config.dataDirectory) }
+
+    /// What to tell of jobs marked running when no daemon runs: a daemon that stopped (kill -9,
+    /// a crash) left them so; the next `inlet run` runs them again.
+    static func orphanedNote(running: Int) -> String {
+        "no daemon runs on this data_dir: the \(running) running job(s) were cut short and run again at the next `inlet run`"
+    }
+
     var queue: JobQueue { JobQueue(database: database, maxSize: config.queue.maxSize) }
     var quarantine: QuarantineStore { QuarantineStore(database: database, queue: queue) }
     var audit: AuditLog { AuditLog(database: database) }

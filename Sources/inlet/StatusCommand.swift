@@ -17,7 +17,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Flag(help: "Print one JSON object: {\"database\": {...}, \"sources\": [...], \"queue\": {...}}.")
+    @Flag(help: "Print one JSON object: {\"database\": {...}, \"daemon\": {...}, \"sources\": [...], \"queue\": {...}}.")
     var json = false
 
     func run() async throws {

@@ -31,6 +31,8 @@ struct StatusReport {
 
     var databasePath: String
     var databaseExists: Bool
+    /// The pid of the `inlet run` working on data_dir now, if one is.
+    var daemonPID: Int32?
     var sources: [Source] = []
     var queued = 0
     var running = 0
@@ -49,7 +51,8 @@ struct StatusReport {
     /// it knows that the config no longer names.
     static func build(config: InletConfig, opened: OperatorDatabase?) throws -> StatusReport {
         var report = StatusReport(
-            databasePath: OperatorDatabase.path(of: config), databaseExists: opened != nil, maxSize: config.queue.maxSize)
+            databasePath: OperatorDatabase.path(of: config), databaseExists: opened != nil,
+            daemonPID: DaemonLock.runningDaemon(dataDirectory: config.dataDirectory)?.pid, maxSize: config.queue.maxSize)
         var statuses: [String: SourceStatusStore.Row] = [:]
         var latest: [String: AuditLog.Entry] = [:]
         var quarantined: [String: Int] = [:]
@@ -114,6 +117,7 @@ struct StatusReport {
     var object: [String: Any] {
         [
             "database": ["path": databasePath, "exists": databaseExists],
+            "daemon": ["running": daemonPID != nil, "pid": JSONOutput.orNull(daemonPID.map(Int.init))],
             "sources": sources.map { source -> [String: Any] in
                 [
                     "name": source.name,
@@ -188,6 +192,13 @@ struct StatusReport {
         lines.append(
             "queue: \(ProgressLine.grouped(UInt64(size))) of \(ProgressLine.grouped(UInt64(maxSize))) (\(usageText)): "
                 + "\(queued) queued, \(running) running")
+        if let daemonPID {
+            lines.append("daemon: running (pid \(daemonPID))")
+        } else {
+            // Next runs and queued jobs wait for one.
+            lines.append("daemon: not running (schedules and queued jobs wait for `inlet run`)")
+            if running > 0 { lines.append(OperatorDatabase.orphanedNote(running: running)) }
+        }
         return lines.joined(separator: "\n")
     }
 }

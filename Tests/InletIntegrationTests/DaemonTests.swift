@@ -343,6 +343,7 @@ struct DaemonTests {
             #expect(report.status == 0, "\(report.stderr)")
             #expect(report.stdout.contains("broken: disabled by the daemon: cannot run: inlet.yaml:"), "\(report.stdout)")
             #expect(report.stdout.contains("no-such-connector"), "\(report.stdout)")
+            #expect(report.stdout.contains("daemon: running (pid \(daemon.processIdentifier))"), "\(report.stdout)")
             // Nor does the command line queue anything for it while this daemon runs.
             let sync = try world.inlet(["sync", "broken", "-c", "inlet.yaml"])
             #expect(sync.status == 2)
