@@ -107,6 +107,7 @@ struct SyncCommand: AsyncParsableCommand {
                 var failed = SyncRunner.Result(source: source.name, status: .failed, message: error.description)
                 failed.dryRun = dryRun
                 results.append(failed)
+                record(failed, in: database, logger: logger)
                 continue
             }
             let display = ProgressDisplay(source: source.name, live: live, logger: logger, terminal: isatty(STDERR_FILENO) != 0)
@@ -118,6 +119,7 @@ struct SyncCommand: AsyncParsableCommand {
             live.set(nil)
             await instance.destroy()
             results.append(result)
+            record(result, in: database, logger: logger)
             if !json { SyncSummary.printText(result) }
         }
         if json { SyncSummary.printJSON(results, asList: all) }
@@ -127,6 +129,28 @@ struct SyncCommand: AsyncParsableCommand {
 }
 
 extension SyncCommand {
+    /// Records how the sync ended as the source's last sync, as the daemon records its own, so
+    /// that `inlet status` and `/health` do not say "never" after a foreground sync. A dry run
+    /// and a run the user interrupted leave the previous record.
+    func record(_ result: SyncRunner.Result, in database: InletDatabase, logger: Logger) {
+        guard !result.dryRun, !result.interrupted else { return }
+        let outcome = switch result.status {
+        case .ok: "succeeded"
+        case .retry: "retry"
+        case .rateLimited: "rate_limited"
+        case .failed: "failed"
+        default: "crashed"
+        }
+        do {
+            try database.pool.write { db in
+                try SourceStatusRecorder.recordSync(
+                    source: result.source, outcome: outcome, error: result.status == .ok ? nil : result.message, at: Date(), in: db)
+            }
+        } catch {
+            logger.warning("cannot record the sync of '\(result.source)' in source_status: \(error)")
+        }
+    }
+
     /// Queues a sync job per source for the running daemon (coalesced with one already queued).
     func handOverToDaemon(_ sources: [SourceConfig], config: InletConfig) throws {
         // The daemon leases no job of a disabled source: queued, it would wait for good.

@@ -124,6 +124,15 @@ struct FolderSyncTests {
 
         let text = try world.inlet(["sync", "files", "-c", "inlet.yaml", "--dry-run"])
         #expect(text.stdout.contains("would insert src/main.c"))
+        // A dry run is not the source's last sync.
+        #expect(try lastSync(world)?["last_outcome"] as? String == nil)
+    }
+
+    /// What `inlet status --json` says of the source's last sync.
+    func lastSync(_ world: InletWorld) throws -> [String: Any]? {
+        let status = try world.inlet(["status", "-c", "inlet.yaml", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        return (object?["sources"] as? [[String: Any]])?.first { $0["name"] as? String == "files" }
     }
 
     @Test func missingFolderFailsWithAClearMessage() throws {
@@ -134,6 +143,16 @@ struct FolderSyncTests {
         let summary = try summary(result)
         #expect(summary["status"] as? String == "FAILED")
         #expect((summary["message"] as? String)?.contains("does not exist") == true)
+        // `inlet status` tells it, as it would a sync the daemon ran (it said "never").
+        let last = try lastSync(world)
+        #expect(last?["last_outcome"] as? String == "failed")
+        #expect((last?["last_error"] as? String)?.contains("does not exist") == true)
+        #expect(last?["last_sync_at"] is String)
+
+        try FileManager.default.createDirectory(atPath: world.path("tree"), withIntermediateDirectories: true)
+        #expect(try world.inlet(["sync", "files", "-c", "inlet.yaml"]).status == 0)
+        #expect(try lastSync(world)?["last_outcome"] as? String == "succeeded")
+        #expect(try lastSync(world)?["last_error"] is NSNull)
     }
 
     @Test func anUnreadableFileIsQuarantinedAndCountedWithoutAbortingTheRun() throws {
