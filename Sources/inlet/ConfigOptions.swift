@@ -11,6 +11,13 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default: the config's log.level).")
     var logLevel: String?
 
+    /// A misspelt --log-level is a usage error for every command, not only those that log.
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("unknown log level '\(logLevel)' (trace, debug, info, notice, warning, error, critical)")
+        }
+    }
+
     var configPath: String {
         config ?? ProcessInfo.processInfo.environment["INLET_CONFIG"] ?? "config/inlet.yaml"
     }

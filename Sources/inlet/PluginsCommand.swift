@@ -39,6 +39,13 @@ struct PluginsCommand: AsyncParsableCommand {
         @Argument(help: "The shared library to inspect.")
         var path: String
 
+        /// The plugin's JSON schema as a JSON value, not a string holding JSON; the text as it
+        /// is when it does not parse (the plugin's mistake, shown rather than hidden).
+        static func schemaObject(_ text: String?) -> Any {
+            guard let text else { return NSNull() }
+            return (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? text
+        }
+
         @Flag(help: "Print one JSON object.")
         var json = false
 
@@ -50,7 +57,7 @@ struct PluginsCommand: AsyncParsableCommand {
                         "path": plugin.path, "loads": true, "name": plugin.name, "version": plugin.version,
                         "description": plugin.summary, "abi_version": plugin.abiVersion.description,
                         "host_abi_version": ABIVersion.host.description, "struct_size": plugin.structSize,
-                        "capabilities": plugin.capabilities.names, "config_schema": plugin.configSchema ?? NSNull(),
+                        "capabilities": plugin.capabilities.names, "config_schema": Self.schemaObject(plugin.configSchema),
                     ]
                     printJSON(object)
                     return

@@ -545,10 +545,28 @@ struct OperatorCommandsTests {
 
     // MARK: - The command line itself
 
+    @Test func pluginsInspectSaysWhatAFileIsOrWhyItDoesNotLoad() throws {
+        let world = try InletWorld()
+        let plugin = Paths.binDirectory + "/libInletTestPlugin.so"
+        let inspected = try world.inlet(["plugins", "inspect", plugin, "--json"])
+        #expect(inspected.status == 0, "\(inspected.stderr)")
+        let object = try object(inspected)
+        #expect(object["loads"] as? Bool == true && object["name"] as? String == "swift-echo")
+        // The schema is JSON in the JSON, not a string holding it.
+        let schema = try #require(object["config_schema"] as? [String: Any], "\(inspected.stdout)")
+        #expect(schema["type"] as? String == "object")
+        #expect((schema["properties"] as? [String: Any])?["sleep_ms"] != nil)
+
+        try world.write("not-a-plugin.so", "text")
+        let refused = try world.inlet(["plugins", "inspect", world.path("not-a-plugin.so")])
+        #expect(refused.status == 1)
+        #expect((refused.stdout + refused.stderr).contains("not-a-plugin.so"))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let world = try world()
         for arguments in [["jobs", "list", "--state", "bogus"], ["jobs", "list", "--limit", "0"], ["jobs", "cancel"],
-                          ["quarantine", "show", "x"], ["sync"], ["no-such-command"]] {
+                          ["quarantine", "show", "x"], ["sync"], ["no-such-command"], ["status", "--log-level", "loud"]] {
             let result = try world.inlet(arguments + ["-c", "inlet.yaml"])
             #expect(result.status == 2, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains("Usage:"), "\(arguments)")
