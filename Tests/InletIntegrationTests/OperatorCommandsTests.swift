@@ -275,6 +275,9 @@ struct OperatorCommandsTests {
         #expect(running["state"] as String == "cancelled")
         #expect(running["lease_id"] as Int64? == nil)
         #expect(running["finished_at"] as Double? != nil)
+        // Its worker commits nothing: the attempt's row in the history is written by the cancel.
+        let shown = try world.inlet(["jobs", "show", "3", "-c", "inlet.yaml"]).stdout
+        #expect(shown.contains("history (1 attempt)") && shown.contains("cancelled while running"), "\(shown)")
 
         let twice = try world.inlet(["jobs", "cancel", "3", "-c", "inlet.yaml"])
         #expect(twice.status == 1)

@@ -64,6 +64,17 @@ extension JobQueue {
                         last_error = coalesce(last_error, 'cancelled'), finished_at = ?, updated_at = ? WHERE id = ?
                     """,
                 arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id])
+            if job.state == .running {
+                // Its worker's outcome will not commit (the lease is gone): the attempt's row in
+                // the history is written here, as rescue writes one for an attempt cut short.
+                let started = job.startedAt ?? now
+                try AuditLog.append(
+                    AuditLog.Entry(
+                        jobID: id, source: job.source, kind: job.kind, attempt: job.attempts, outcome: "cancelled",
+                        durationMilliseconds: max(0, Int(now.timeIntervalSince(started) * 1000)),
+                        error: "cancelled while running", finishedAt: now),
+                    in: db)
+            }
             return try Job.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id])!
         }
     }
