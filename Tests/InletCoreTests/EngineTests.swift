@@ -495,13 +495,14 @@ struct EngineTests {
         try await engine.waitUntil("the job runs") { try engine.job(id).state == .running }
         _ = try engine.queue.cancel(id: id)
         // The pool's next heartbeat finds the lease gone and cancels the call; the plugin returns
-        // and its attempt commits nothing (the job stays cancelled, no audit row). The source
+        // and its attempt commits nothing (the job stays cancelled; its one audit row is the
+        // cancel's own, not a second one from the worker). The source
         // (concurrency 1) is free again only once the call returned.
         let other = try engine.enqueue("long")
         try await engine.waitUntil("the next job runs") { try engine.job(other).state == .running }
         await engine.stop()
         #expect(try engine.job(id).state == .cancelled)
-        #expect(try engine.outcomes(id).isEmpty)
+        #expect(try engine.outcomes(id) == ["cancelled"])
     }
 
     @Test func aHeartbeatRevokesOnlyLeasesTakenFromJobsStillRunningOrWaiting() {

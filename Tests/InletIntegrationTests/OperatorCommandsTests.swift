@@ -446,7 +446,8 @@ struct OperatorCommandsTests {
     // MARK: - status
 
     @Test func statusShowsEachSourceTheQueueAndSourcesNoLongerConfigured() throws {
-        // A real sync creates the database (and a checkpoint) as a user's first run would.
+        // A real sync creates the database (a checkpoint, the source's last sync) as a user's first
+        // run would; then the rows a daemon would have written replace its record.
         let world = try InletWorld()
         try world.write("inlet.yaml", Self.config)
         try world.buildFolderPlugin()
@@ -467,7 +468,7 @@ struct OperatorCommandsTests {
             try insertQuarantine(db, source: "gone", key: "c.txt")
             try db.execute(
                 sql: """
-                    INSERT INTO source_status (source, breaker_state, consecutive_failures, open_until, disabled_reason,
+                    INSERT OR REPLACE INTO source_status (source, breaker_state, consecutive_failures, open_until, disabled_reason,
                         last_sync_at, last_outcome, last_error, next_run_at, updated_at)
                     VALUES ('files', 'open', 5, ?, '3 stuck plugin calls', ?, 'failed', 'HTTP 503 from upstream', ?, ?)
                     """,
