@@ -44,7 +44,7 @@ struct JobsCommand: AsyncParsableCommand {
             let config = try options.load()
             let opened = try OperatorDatabase.open(config)
             // One more than shown tells whether there are more.
-            var jobs = try exitingOnFailure { try opened.queue.list(state: state?.state, source: source, limit: limit + 1) }
+            var jobs = try exitingOnFailure { try opened.queue.list(state: state?.state, source: source, limit: limit < Int.max ? limit + 1 : limit) }
             let more = jobs.count > limit
             jobs = Array(jobs.prefix(limit))
             if json {

@@ -18,7 +18,7 @@ struct QuarantineCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List quarantine entries, newest first: id, source, kind, key, job, bytes, times seen, age, error.")
+            abstract: "List quarantine entries, last seen first: id, source, kind, key, job, bytes, times seen, last seen, error.")
 
         @OptionGroup var options: ConfigOptions
 
@@ -274,11 +274,11 @@ enum QuarantineOutput {
     }
 
     static func table(_ entries: [QuarantineStore.Entry], now: Date) -> String {
-        var table = TextTable(["ID", "SOURCE", "KIND", "KEY", "JOB", "BYTES", "SEEN", "CREATED", "ERROR"], rightAligned: [0, 4, 5, 6])
+        var table = TextTable(["ID", "SOURCE", "KIND", "KEY", "JOB", "BYTES", "TIMES", "LAST SEEN", "ERROR"], rightAligned: [0, 4, 5, 6])
         for entry in entries {
             table.append([
                 "\(entry.id)", entry.source, entry.kind, TextTable.cell(entry.key, limit: 40), entry.jobID.map(String.init) ?? "-",
-                entry.bytes.map { ProgressLine.grouped(UInt64($0.count)) } ?? "-", "\(entry.seen)", created(entry, now: now),
+                entry.bytes.map { ProgressLine.grouped(UInt64($0.count)) } ?? "-", "\(entry.seen)", lastSeen(entry, now: now),
                 TextTable.cell(entry.error),
             ])
         }
@@ -316,7 +316,8 @@ enum QuarantineOutput {
         return lines.joined(separator: "\n")
     }
 
-    private static func created(_ entry: QuarantineStore.Entry, now: Date) -> String {
-        TimeText.parseStored(entry.createdAt).map { TimeText.relative($0, now: now) } ?? entry.createdAt
+    private static func lastSeen(_ entry: QuarantineStore.Entry, now: Date) -> String {
+        let stored = entry.lastSeenAt ?? entry.createdAt
+        return TimeText.parseStored(stored).map { TimeText.relative($0, now: now) } ?? stored
     }
 }

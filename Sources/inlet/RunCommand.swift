@@ -111,16 +111,9 @@ struct RunCommand: AsyncParsableCommand {
         logger.notice(
             "inlet running: \(config.sources.count) source(s), \(config.workers) worker(s), database \(database.path)",
             metadata: ["owner": "\(owner)"])
-        // A service that fails (the port is taken) stops the daemon the way SIGTERM does: running
-        // jobs finish within the grace, the rest go back to the queue; then the exit code is 1.
-        // The group stops services in reverse order: the server first, the worker pool last.
-        let group = ServiceGroup(
-            configuration: .init(
-                services: ([pool, scheduler, maintenance, reload, server] as [any Service]).map {
-                    .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup)
-                },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        // A service that fails (the port is taken) stops the daemon as SIGTERM does, then exits 1.
+        let group = DaemonGroup.make(
+            services: [pool, scheduler, maintenance, reload, server], signals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()
         } catch {

@@ -196,7 +196,7 @@ struct StatusReport {
             lines.append("daemon: running (pid \(daemonPID))")
         } else {
             // Next runs and queued jobs wait for one.
-            lines.append("daemon: not running (schedules and queued jobs wait for `inlet run`)")
+            lines.append("daemon: not running (no live pid in inlet.lock; schedules and queued jobs wait for `inlet run`)")
             if running > 0 { lines.append(OperatorDatabase.orphanedNote(running: running)) }
         }
         return lines.joined(separator: "\n")

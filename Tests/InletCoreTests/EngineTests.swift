@@ -18,7 +18,8 @@ final class EngineHarness {
 
     init(
         sources: String, extra: String = "", leaseDuration: Duration = .seconds(30), workers: Int = 4,
-        leaseAheadBudget: Duration = .milliseconds(100), withHTTP: Bool = false
+        leaseAheadBudget: Duration = .milliseconds(100), withHTTP: Bool = false, shutdownGrace: Duration = .milliseconds(200),
+        alongside: (InletDatabase) -> [any Service] = { _ in [] }
     ) throws {
         directory = try TemporaryDirectory()
         let yaml = """
@@ -41,8 +42,8 @@ final class EngineHarness {
         let runner = JobRunner(queue: queue, clock: clock, logger: logger, leaseDuration: leaseDuration, watchdog: config.watchdog)
         let pool = WorkerPool(
             orchestrator: orchestrator, queue: queue, runner: runner, wakeup: wakeup, workers: config.workers, owner: "test",
-            shutdownGrace: .milliseconds(200), clock: clock, logger: logger, leaseAheadBudget: leaseAheadBudget)
-        group = ServiceGroup(services: [pool], logger: logger)
+            shutdownGrace: shutdownGrace, clock: clock, logger: logger, leaseAheadBudget: leaseAheadBudget)
+        group = DaemonGroup.make(services: [pool] + alongside(database), logger: logger)
     }
 
     static func echoSource(_ name: String, config: String, settings: String = "") -> String {
@@ -58,6 +59,16 @@ final class EngineHarness {
     func start() {
         let group = self.group
         task = Task { try await group.run() }
+    }
+
+    /// Waits for the group to end by itself (a service failed); its error.
+    func ended() async -> (any Error)? {
+        do {
+            try await task?.value
+            return nil
+        } catch {
+            return error
+        }
     }
 
     func stop() async {
@@ -485,6 +496,31 @@ struct EngineTests {
         try await engine.waitUntil("the job is quarantined") { try engine.job(jobID).state == .quarantined }
         await engine.stop()
         #expect(try engine.job(jobID).lastError?.contains("does not handle webhooks") == true)
+    }
+
+    @Test func aServiceThatFailsStopsTheEngineGracefullyAndTheRunningJobFinishes() async throws {
+        struct PortTaken: Error {}
+        /// Fails once the job runs, as the HTTP server does when its port is taken.
+        struct FailingService: Service {
+            let database: InletDatabase
+            func run() async throws {
+                while try await database.pool.read({ db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state = 'running'") }) == 0 {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                throw PortTaken()
+            }
+        }
+        let engine = try EngineHarness(
+            sources: EngineHarness.echoSource("slow", config: #"{ records: [{ key: "k", content: "x" }], sleep_ms: 300 }"#),
+            shutdownGrace: .seconds(60), alongside: { [FailingService(database: $0)] })
+        let id = try engine.enqueue("slow")
+        engine.start()
+        let error = await engine.ended()
+        #expect(error is PortTaken, "\(String(describing: error))")
+        // Stopped as SIGTERM stops it: the running job finished within the grace (cancelling the
+        // group instead, as before, cancelled the call and gave the job back).
+        #expect(try engine.job(id).state == .succeeded)
+        #expect(try engine.outcomes(id) == ["succeeded"])
     }
 
     @Test func cancellingARunningJobRevokesItsLeaseAndItsPluginStopsWithoutCommitting() async throws {

@@ -265,8 +265,9 @@ struct DaemonTests {
         sync.executableURL = URL(fileURLWithPath: Paths.inletBinary)
         sync.arguments = ["sync", "seq", "-c", "inlet.yaml", "--json"]
         sync.currentDirectoryURL = URL(fileURLWithPath: world.root)
-        let output = Pipe()
-        sync.standardOutput = output
+        // Into a file, not a pipe: a sync that ignored Ctrl-C would block a read to the end forever.
+        let outputPath = try world.write("summary.json", "")
+        sync.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         sync.standardError = FileHandle.nullDevice
         try sync.run()
         defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
@@ -274,8 +275,8 @@ struct DaemonTests {
             try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") ?? 0 } >= 100
         }
         kill(sync.processIdentifier, SIGINT)
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        sync.waitUntilExit()
+        try waitUntil("the sync exits") { !sync.isRunning }
+        let printed = try Data(contentsOf: URL(fileURLWithPath: outputPath))
         #expect(sync.terminationStatus == 130)
         let summary = try #require(try JSONSerialization.jsonObject(with: printed) as? [String: Any], "\(String(decoding: printed, as: UTF8.self))")
         let (written, stored) = (summary["written"] as? Int ?? -1, try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") })

@@ -44,7 +44,11 @@ package struct QuarantineStore: Sendable {
     package func list(source: String? = nil, limit: Int = 1000) throws -> [Entry] {
         try database.pool.read { db in
             try Entry.fetchAll(
-                db, sql: "SELECT * FROM quarantine WHERE (? IS NULL OR source = ?) ORDER BY id DESC LIMIT ?",
+                // Newest first by when last seen: an item failing at every sync stays on top.
+                db, sql: """
+                    SELECT * FROM quarantine WHERE (? IS NULL OR source = ?)
+                    ORDER BY coalesce(last_seen_at, created_at) DESC, id DESC LIMIT ?
+                    """,
                 arguments: [source, source, limit])
         }
     }

@@ -52,14 +52,18 @@ package struct BatchCommitter: Sendable {
         try state.apply(batch.state, source: source, now: now, in: db)
         // An item put aside again (every sync meets the same bad file) updates its one entry.
         for item in batch.quarantined {
+            let bytes = item.bytes.map { Data($0) }
+            let at = StorageClock.format(now)
             try db.execute(
                 sql: """
-                    INSERT INTO quarantine (source, kind, key, error, bytes, created_at)
-                    VALUES (?, 'item', ?, ?, ?, ?)
-                    ON CONFLICT (source, key) WHERE kind = 'item' DO UPDATE SET
-                        error = excluded.error, bytes = excluded.bytes, seen = seen + 1, last_seen_at = excluded.created_at
+                    UPDATE quarantine SET error = ?, bytes = ?, seen = seen + 1, last_seen_at = ?
+                    WHERE kind = 'item' AND source = ? AND key = ?
                     """,
-                arguments: [source, item.key, item.error, item.bytes.map { Data($0) }, StorageClock.format(now)])
+                arguments: [item.error, bytes, at, source, item.key])
+            guard db.changesCount == 0 else { continue }
+            try db.execute(
+                sql: "INSERT INTO quarantine (source, kind, key, error, bytes, created_at) VALUES (?, 'item', ?, ?, ?, ?)",
+                arguments: [source, item.key, item.error, bytes, at])
         }
         for entry in report.changes { report.counts.count(entry.change) }
         report.counts.quarantined = batch.quarantined.count

@@ -356,6 +356,11 @@ extension InletDatabase {
             // (source, key), counting how often it was seen, with the latest error and bytes.
             try db.execute(sql: "ALTER TABLE quarantine ADD COLUMN seen INTEGER NOT NULL DEFAULT 1")
             try db.execute(sql: "ALTER TABLE quarantine ADD COLUMN last_seen_at TEXT")
+            // Found by (source, key): the queries below read it for every row, and the updates
+            // find an item's entry through it. Not unique: a daemon of an earlier build still
+            // running beside a command of this one (which migrates) may insert a repeat, which
+            // the next update folds in.
+            try db.execute(sql: "CREATE INDEX quarantine_items ON quarantine(source, key, id) WHERE kind = 'item'")
             // Entries an earlier build repeated fold into the first, which takes the newest's error and bytes.
             try db.execute(sql: """
                 UPDATE quarantine AS kept SET
@@ -372,7 +377,6 @@ extension InletDatabase {
                 DELETE FROM quarantine WHERE kind = 'item' AND id > (
                     SELECT min(id) FROM quarantine AS q WHERE q.kind = 'item' AND q.source = quarantine.source AND q.key = quarantine.key)
                 """)
-            try db.execute(sql: "CREATE UNIQUE INDEX quarantine_items ON quarantine(source, key) WHERE kind = 'item'")
         }
         return migrator
     }
