@@ -30,7 +30,22 @@ struct OperatorDatabase {
     /// - Throws: `ExitCode(1)` (after saying why) when the file exists but does not open.
     static func openIfPresent(_ config: InletConfig) throws -> OperatorDatabase? {
         guard FileManager.default.fileExists(atPath: path(of: config)) else { return nil }
+        try refuseToMigrateUnderADaemon(config)
         return OperatorDatabase(config: config, database: try openDatabase(config))
+    }
+
+    /// Opening migrates the database to this build's schema. Beside a running daemon of an
+    /// earlier build (the binary was upgraded, the daemon not yet restarted) that would change
+    /// the schema under it; the daemon restarted with this build migrates it itself.
+    /// - Throws: `ExitCode(1)` after saying so.
+    static func refuseToMigrateUnderADaemon(_ config: InletConfig) throws {
+        guard let daemon = DaemonLock.runningDaemon(dataDirectory: config.dataDirectory) else { return }
+        let pending = try exitingOnFailure { try InletDatabase.pendingMigrations(path: path(of: config)) }
+        guard !pending.isEmpty else { return }
+        printError(
+            "error: the running `inlet run` (pid \(daemon.pid)) is an earlier build: \(path(of: config)) lacks this build's "
+                + "\(pending.joined(separator: ", ")); restart the daemon with this build first (it migrates the database)")
+        throw ExitCode(1)
     }
 
     /// Opens the config's database.

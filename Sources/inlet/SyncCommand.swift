@@ -163,6 +163,7 @@ extension SyncCommand {
             }
             throw ExitCode(2)
         }
+        try OperatorDatabase.refuseToMigrateUnderADaemon(config)
         let database = try openDatabase(config)
         // Nor one the daemon cannot run now (its plugin did not load, the watchdog disabled it).
         let statuses = try SourceStatusStore(database: database).all()

@@ -273,7 +273,7 @@ struct GitHubSyncTests {
         #expect(first.filter { $0.path == "/repos/acme/widgets/issues" }.count == 3)  // 254 items over 3 pages
         #expect(try harness.live().filter { $0.value.kind == "issue" }.count == 252)
 
-        harness.standIn.world.withLock { world in
+        _ = harness.standIn.world.withLock { world in
             world.upsertIssue("acme/widgets", number: 42, title: "Issue 42, retitled", labels: ["triage"])
         }
         let results = try await harness.syncAll()
@@ -284,7 +284,7 @@ struct GitHubSyncTests {
         #expect(second.lines == ["GET /orgs/acme/repos", "GET /repos/acme/widgets/issues"])
         #expect(try harness.live()["acme/widgets/issues/42"]?.metadata["title"] as? String == "Issue 42, retitled")
 
-        harness.standIn.world.withLock { world in
+        _ = harness.standIn.world.withLock { world in
             world.upsertIssue("acme/widgets", number: 4, title: "Draft, ready", body: "Done", pull: .init(head: "wip", merged: true))
         }
         #expect(try await harness.syncAll().allOK)

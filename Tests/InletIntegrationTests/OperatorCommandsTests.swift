@@ -136,6 +136,30 @@ struct OperatorCommandsTests {
         #expect(!FileManager.default.fileExists(atPath: world.path("var/inlet.db")))
     }
 
+    @Test func besideADaemonOfAnEarlierBuildNoCommandChangesTheSchema() throws {
+        let world = try world()
+        try world.buildFolderPlugin()
+        // The database as an earlier build left it: this build's last migration not applied.
+        let last = "v11-quarantined-items-once"
+        try writable(world).write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [last]) }
+        // A daemon holds data_dir: this test takes the lock, its file naming a live pid (the
+        // test's own) as `inlet run`.
+        let lockPath = try world.write("var/inlet.lock", "\(getpid())\nrun\n")
+        let lock = open(lockPath, O_RDWR)
+        defer { close(lock) }
+        #expect(flock(lock, LOCK_EX | LOCK_NB) == 0)
+        for command in [["status"], ["jobs", "list"], ["quarantine", "list"], ["export"], ["sync", "files"]] {
+            let result = try world.inlet(command + ["-c", "inlet.yaml"])
+            #expect(result.status == 1, "\(command)")
+            #expect(result.stderr.contains("the running `inlet run` (pid \(getpid())) is an earlier build"), "\(command): \(result.stderr)")
+            #expect(result.stderr.contains(last) && result.stderr.contains("restart the daemon with this build first"))
+        }
+        let applied = try writable(world).read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM grdb_migrations WHERE identifier = ?)", arguments: [last])
+        }
+        #expect(applied == false)
+    }
+
     // MARK: - jobs
 
     @Test func jobsListShowsTheColumnsAndFilters() throws {

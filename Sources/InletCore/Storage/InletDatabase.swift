@@ -95,6 +95,24 @@ package final class InletDatabase: Sendable {
         }
     }
 
+    /// The migrations this build has that the database at `path` lacks, read without changing
+    /// it: a command opening the database beside a daemon of an earlier build must not change
+    /// the schema under that daemon.
+    package static func pendingMigrations(path: String) throws(StorageError) -> [String] {
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            configuration.busyMode = .timeout(10)
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            return try queue.read { db in
+                let applied = try migrator.appliedIdentifiers(db)
+                return migrator.migrations.filter { !applied.contains($0) }
+            }
+        } catch {
+            throw StorageError(.cannotOpen, "cannot open database \(path): \(error)", cause: error)
+        }
+    }
+
     /// The database of a config: `data_dir/inlet.db`.
     package convenience init(
         dataDirectory: String, readOnly: Bool = false, synchronous: InletConfig.Synchronous = .normal
