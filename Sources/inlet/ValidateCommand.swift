@@ -12,6 +12,16 @@ struct ValidateCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
+        let checked = ConfigLoader.check(path: options.configPath)
+        if !checked.errors.isEmpty {
+            // The sources without errors of their own are still checked, so one run lists all.
+            for error in checked.errors { printError("error: \(error)") }
+            let problems = checked.checkable.map { ConfiguredSources(config: $0).problems } ?? []
+            for problem in problems { printError("error: \(problem)") }
+            let count = checked.errors.count + problems.count
+            printError("\(options.configPath): \(count) error\(count == 1 ? "" : "s")")
+            throw ExitCode(2)
+        }
         let config = try options.load()
         let sources = ConfiguredSources(config: config)
         for failure in sources.catalog.failures {

@@ -144,5 +144,26 @@ struct GitSyncTests {
         #expect(busy.status == 0, "\(busy.stderr)")
         #expect(busy.stderr.contains("warning: busy.yaml:3:"), "\(busy.stderr)")
         #expect(busy.stderr.contains("concurrency 3 runs as 1: plugin 'git' is not reentrant"), "\(busy.stderr)")
+
+        // An error in the file does not hide what the plugins find in the other sources: one run
+        // lists them all. A source with an error of its own is not checked further.
+        try world.write("both.yaml", """
+            plugins: [./plugins]
+            workers: many
+            sources:
+              - name: repo
+                connector: git
+                config: { url: ./repo, branchh: main }
+              - name: flawed
+                connector: git
+                schedule: every never
+                config: { urll: ./repo }
+            """)
+        let both = try world.inlet(["validate", "--config", "both.yaml"])
+        #expect(both.status == 2)
+        #expect(both.stderr.contains("both.yaml:2:10: workers: expected an integer"), "\(both.stderr)")
+        #expect(both.stderr.contains("source 'repo'") && both.stderr.contains("branchh"), "\(both.stderr)")
+        #expect(both.stderr.contains("source 'flawed': schedule:") && !both.stderr.contains("urll"), "\(both.stderr)")
+        #expect(both.stderr.contains("both.yaml: 3 errors"), "\(both.stderr)")
     }
 }

@@ -8,12 +8,15 @@ extension ConfigLoader {
 
     /// Reads `sources:`. Every entry is checked in full, even one whose name is unusable, so
     /// that one run reports all of its problems.
-    static func makeSources(_ node: Node, base: String, reader: inout ConfigNodeReader) -> [SourceConfig] {
+    /// - Parameter flawed: receives the names of the sources returned that had errors of their own.
+    static func makeSources(_ node: Node, base: String, reader: inout ConfigNodeReader, flawed: inout Set<String>) -> [SourceConfig] {
         guard let items = reader.sequence(node, label: "sources") else { return [] }
         var sources: [SourceConfig] = []
         var firstDefinitions: [String: ConfigLocation] = [:]
         for (index, item) in items.enumerated() {
+            let errorsBefore = reader.errors.count
             guard let source = makeSource(item, index: index, base: base, reader: &reader) else { continue }
+            if reader.errors.count > errorsBefore { flawed.insert(source.name) }
             let nameNode = item.mapping?["name"] ?? item
             if let first = firstDefinitions[source.name] {
                 reader.report(

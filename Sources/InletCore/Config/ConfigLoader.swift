@@ -21,6 +21,51 @@ package enum ConfigLoader {
         path: String,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigErrors) -> InletConfig {
+        let yaml = try read(path: path)
+        return try load(yaml: yaml, file: path, environment: environment)
+    }
+
+    /// A config file with errors, as far as it can still be checked: the errors, and the config
+    /// with only the sources that have none of their own (nil when the file does not parse or
+    /// its `plugins` list is wrong, which would make every plugin check fail for nothing).
+    package struct Checked {
+        package var errors: [ConfigError]
+        package var checkable: InletConfig?
+    }
+
+    /// Loads `path` for `inlet validate`: every error, and what can still be checked beyond them
+    /// (each clean source's plugin and config block), so that one run lists everything.
+    package static func check(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> Checked {
+        let yaml: String
+        do {
+            yaml = try read(path: path)
+        } catch {
+            return Checked(errors: error.errors, checkable: nil)
+        }
+        let base = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            return Checked(errors: [syntaxError(error, file: path)], checkable: nil)
+        }
+        var reader = ConfigNodeReader(file: path, environment: environment)
+        var flaws = Flaws()
+        var config = makeConfig(root, file: path, base: base, reader: &reader, flaws: &flaws)
+        guard !flaws.plugins else { return Checked(errors: ConfigErrors(reader.errors).errors, checkable: nil) }
+        config.sources.removeAll { flaws.sources.contains($0.name) }
+        return Checked(errors: ConfigErrors(reader.errors).errors, checkable: config)
+    }
+
+    /// Parts of a config that had errors of their own.
+    struct Flaws {
+        var plugins = false
+        var sources: Set<String> = []
+    }
+
+    private static func read(path: String) throws(ConfigErrors) -> String {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -35,7 +80,7 @@ package enum ConfigLoader {
                 ConfigError(code: .unreadableFile, file: path, line: 0, column: 0, message: "config file is not valid UTF-8")
             ])
         }
-        return try load(yaml: yaml, file: path, environment: environment)
+        return yaml
     }
 
     /// Loads config text as if read from `file`, whose folder anchors relative paths.
@@ -57,14 +102,17 @@ package enum ConfigLoader {
             throw ConfigErrors([syntaxError(error, file: file)])
         }
         var reader = ConfigNodeReader(file: file, environment: environment)
-        let config = makeConfig(root, file: file, base: base, reader: &reader)
+        var flaws = Flaws()
+        let config = makeConfig(root, file: file, base: base, reader: &reader, flaws: &flaws)
         guard reader.errors.isEmpty else {
             throw ConfigErrors(reader.errors)
         }
         return config
     }
 
-    private static func makeConfig(_ root: Node?, file: String, base: String, reader: inout ConfigNodeReader) -> InletConfig {
+    private static func makeConfig(
+        _ root: Node?, file: String, base: String, reader: inout ConfigNodeReader, flaws: inout Flaws
+    ) -> InletConfig {
         var config = InletConfig(file: file, dataDirectory: ConfigNodeReader.resolve(path: "./var", relativeTo: base))
         // An empty file is a valid config: all defaults, no sources.
         guard let root else { return config }
@@ -84,11 +132,13 @@ package enum ConfigLoader {
         if let node = top["workers"], let workers = reader.integer(node, label: "workers", minimum: 1) {
             config.workers = workers
         }
+        let errorsBeforePlugins = reader.errors.count
         if let node = top["plugins"], let folders = reader.sequence(node, label: "plugins") {
             config.pluginDirectories = folders.enumerated().compactMap { index, folder in
                 reader.path(folder, label: "plugins[\(index)]", relativeTo: base)
             }
         }
+        flaws.plugins = reader.errors.count > errorsBeforePlugins
         if let node = top["shutdown_grace"],
             let grace = reader.duration(node, label: "shutdown_grace", allowsZero: true)
         {
@@ -137,7 +187,7 @@ package enum ConfigLoader {
             }
         }
         if let node = top["sources"] {
-            config.sources = makeSources(node, base: base, reader: &reader)
+            config.sources = makeSources(node, base: base, reader: &reader, flawed: &flaws.sources)
         }
         return config
     }
