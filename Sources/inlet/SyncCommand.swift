@@ -14,8 +14,7 @@ struct SyncCommand: AsyncParsableCommand {
             On a terminal a live progress line is shown; otherwise progress goes to the log as JSON lines. \
             The summary (total, unchanged, written, deleted, failed, duration) is printed at the end, as \
             one JSON object with --json. Ctrl-C cancels: nothing after the last checkpoint is written. \
-            Follow-up jobs the connector asks for go through the durable queue and run here (kill -9 \
-            loses none: the next sync runs what is left). Exits 1 when a sync failed. While `inlet run` holds the data_dir, the sync is queued for \
+            Exits 1 when a sync failed. While `inlet run` holds the data_dir, the sync is queued for \
             the daemon instead (a disabled source, or one the daemon cannot run now, is refused; \
             `--dry-run` runs in the foreground, writing nothing); while another `inlet sync` holds \
             it, the sync is refused.
@@ -90,18 +89,7 @@ struct SyncCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(lock) {} }
 
         let database = try openDatabase(config)
-        // Follow-up jobs go through the queue, so a kill -9 leaves them there. Holding data_dir
-        // alone, this process owns every lease: running jobs are ones a stopped process left,
-        // run again as a daemon's start would (their cut-short attempt counted).
-        let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
-        let owner = "sync:\(ProcessInfo.processInfo.hostName):\(getpid())"
-        if !dryRun {
-            let rescued = try exitingOnFailure { try queue.rescue(now: Date(), notOwnedBy: owner) }
-            if !rescued.requeued.isEmpty || !rescued.quarantined.isEmpty {
-                logger.notice(
-                    "jobs a stopped process left running: \(rescued.requeued.count) requeued, \(rescued.quarantined.count) quarantined (out of attempts)")
-            }
-        }
+        let runner = SyncRunner(database: database, logger: logger)
         // A dry run reads the ETag cache but stores nothing.
         let http = HTTPService(database: database, storesAnswers: !dryRun)
         let live = LiveCall()
@@ -125,10 +113,7 @@ struct SyncCommand: AsyncParsableCommand {
             let display = ProgressDisplay(source: source.name, live: live, logger: logger, terminal: isatty(STDERR_FILENO) != 0)
             display.start()
             let args = full ? #"{"full":true}"# : "{}"
-            let runner = SyncRunner(database: database, logger: logger, followUps: .queued(queue, source, owner: owner))
-            var result = await runner.run(instance: instance, args: args, dryRun: dryRun, interrupted: interrupt.check) {
-                live.set($0)
-            }
+            var result = await runner.run(instance: instance, args: args, dryRun: dryRun) { live.set($0) }
             result.interrupted = interrupt.interrupted
             display.stop()
             live.set(nil)
@@ -251,12 +236,6 @@ final class InterruptHandler {
     }
 
     var interrupted: Bool { state.count.load(ordering: .relaxed) > 0 }
-
-    /// `interrupted`, for a closure that may run on any thread.
-    var check: @Sendable () -> Bool {
-        let state = self.state
-        return { state.count.load(ordering: .relaxed) > 0 }
-    }
 
     func stop() {
         for source in sources { source.cancel() }

@@ -289,57 +289,6 @@ struct DaemonTests {
         #expect(summary["unchanged"] as? Int == 0)
     }
 
-    @Test func followUpJobsOfAForegroundSyncKilledWithSigkillStayQueuedAndTheNextSyncRunsThem() throws {
-        let world = try InletWorld()
-        let config = { (followUps: Int) in
-            """
-            data_dir: ./var
-            sources:
-              - name: items
-                connector: swift-echo
-                plugin: \(Self.echoPlugin)
-                config: { follow_ups: \(followUps), sleep_ms: 50 }
-            """
-        }
-        try world.write("inlet.yaml", config(40))
-        let sync = Process()
-        sync.executableURL = URL(fileURLWithPath: Paths.inletBinary)
-        sync.arguments = ["sync", "items", "-c", "inlet.yaml"]
-        sync.currentDirectoryURL = URL(fileURLWithPath: world.root)
-        sync.standardOutput = FileHandle.nullDevice
-        sync.standardError = FileHandle.nullDevice
-        try sync.run()
-        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
-        try waitUntil("a few follow-up jobs ran") {
-            try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") ?? 0 } >= 5
-        }
-        kill(sync.processIdentifier, SIGKILL)
-        sync.waitUntilExit()
-        // The follow-ups were queued with the commit that asked for them: none was lost with the process.
-        let (jobs, done, stored) = try read(world) { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE kind = 'item'") ?? 0,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE kind = 'item' AND state = 'succeeded'") ?? 0,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") ?? 0)
-        }
-        #expect(jobs == 40)
-        #expect(done == stored && done < 40, "\(done) of 40 ran before the kill")
-
-        // The next sync (asking for no follow-ups of its own) runs what the killed one left,
-        // the job it was running included.
-        try world.write("inlet.yaml", config(0))
-        let next = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
-        #expect(next.status == 0, "\(next.stderr)")
-        let summary = try JSONSerialization.jsonObject(with: Data(next.stdout.utf8)) as? [String: Any]
-        #expect(summary?["follow_ups_run"] as? Int == 40 - done, "\(next.stdout)")
-        #expect(summary?["follow_ups_waiting"] as? Int == 0)
-        try read(world) { db in
-            let keys = try String.fetchAll(db, sql: "SELECT key FROM documents WHERE version = 1 ORDER BY key")
-            #expect(Set(keys) == Set((0..<40).map { "item-\($0)" }))
-            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") == 40)
-            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE kind = 'item' AND state <> 'succeeded'") == 0)
-        }
-    }
-
     @Test func aForegroundSyncWhileTheDaemonRunsIsHandedToTheDaemon() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", """

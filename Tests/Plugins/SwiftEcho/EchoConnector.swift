@@ -27,7 +27,6 @@ final class EchoConnector: Connector {
            "hang_create": {"type": "boolean"},
            "fail_runs": {"type": "integer", "minimum": 0},
            "http_url": {"type": "string"},
-           "follow_ups": {"type": "integer", "minimum": 0},
            "_inlet": {"type": "object"}}}
         """
 
@@ -59,9 +58,6 @@ final class EchoConnector: Connector {
         var failRuns: Int?
         /// Each sync first GETs this URL through the host and emits the answer as record `http`.
         var httpUrl: String?
-        /// Each sync asks for this many follow-up jobs of kind `item` (args `{"n": i}`), each of
-        /// which emits record `item-i` (sleeping `sleep_ms` first).
-        var followUps: Int?
     }
 
     /// Runs started by this instance (for `fail_runs`).
@@ -80,14 +76,6 @@ final class EchoConnector: Connector {
 
     func sync(kind: String, args: JSONObject, host: InletHost) throws {
         if kind == "http" { return try fetch(args: args, host: host) }
-        if kind == "item" {
-            let n = args["n"]?.intValue ?? -1
-            if let sleep = settings.sleepMs { try nap(sleep) }
-            return try host.emit(key: "item-\(n)", kind: "item", metadata: ["n": .int(n)], content: Array("item \(n)".utf8))
-        }
-        for n in 0..<(settings.followUps ?? 0) {
-            try host.enqueue(kind: "item", args: ["n": .int(n)], uniqueKey: "item:\(n)")
-        }
         runsStarted += 1
         if let failRuns = settings.failRuns, runsStarted <= failRuns { try fail() }
         switch settings.hang {
