@@ -45,9 +45,9 @@ package final class BackgroundCheckpointer: Sendable {
         // The thread keeps `self` alive until `stop`, which removes the hook first: the hook's
         // unretained pointer never outlives its object.
         let context = Unmanaged.passUnretained(self).toOpaque()
-        try pool.writeWithoutTransaction { db in
+        pool.writeWithoutTransaction { db in
             // Replaces SQLite's automatic checkpoint (itself a WAL hook) on the writer.
-            sqlite3_wal_hook(db.sqliteConnection, { context, writer, _, pages in
+            _ = sqlite3_wal_hook(db.sqliteConnection, { context, writer, _, pages in
                 let checkpointer = Unmanaged<BackgroundCheckpointer>.fromOpaque(context!).takeUnretainedValue()
                 if pages >= BackgroundCheckpointer.backstopPages {
                     // Behind: checkpoint here, as the automatic checkpoint would have.
@@ -74,9 +74,9 @@ package final class BackgroundCheckpointer: Sendable {
             return !stopped
         }
         guard first else { return }
-        try? pool.writeWithoutTransaction { db in
+        pool.writeWithoutTransaction { db in
             // Also removes the hook above.
-            sqlite3_wal_autocheckpoint(db.sqliteConnection, Self.defaultPages)
+            _ = sqlite3_wal_autocheckpoint(db.sqliteConnection, Self.defaultPages)
         }
         wake.signal()
         finished.wait()
