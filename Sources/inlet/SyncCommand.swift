@@ -14,6 +14,9 @@ struct SyncCommand: AsyncParsableCommand {
             On a terminal a live progress line is shown; otherwise progress goes to the log as JSON lines. \
             The summary (total, unchanged, written, deleted, failed, duration) is printed at the end, as \
             one JSON object with --json. Ctrl-C cancels: nothing after the last checkpoint is written. \
+            Follow-up jobs the connector asks for are queued with the commit that asks for them and, \
+            after a sync that ended OK, run here one at a time with the source's retry policy (a kill -9 \
+            loses none: the next sync or the daemon runs what is left). \
             Exits 1 when a sync failed. While `inlet run` holds the data_dir, the sync is queued for \
             the daemon instead (a disabled source, or one the daemon cannot run now, is refused; \
             `--dry-run` runs in the foreground, writing nothing); while another `inlet sync` holds \
@@ -89,7 +92,13 @@ struct SyncCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(lock) {} }
 
         let database = try openDatabase(config)
-        let runner = SyncRunner(database: database, logger: logger)
+        // Follow-up jobs go through the queue, so a kill -9 leaves them there. Holding data_dir
+        // alone, this process owns every lease: jobs still running were left by a stopped
+        // process, and go back to the queue as at a daemon's start (their cut-short attempt
+        // counted). Nor is there a daemon to prune finished jobs: this does it too.
+        let queue = JobQueue(database: database, maxSize: config.queue.maxSize)
+        let owner = "sync:\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+        if !dryRun { try exitingOnFailure { try tidy(queue, config: config, owner: owner, logger: logger) } }
         // A dry run reads the ETag cache but stores nothing.
         let http = HTTPService(database: database, storesAnswers: !dryRun)
         let live = LiveCall()
@@ -113,7 +122,12 @@ struct SyncCommand: AsyncParsableCommand {
             let display = ProgressDisplay(source: source.name, live: live, logger: logger, terminal: isatty(STDERR_FILENO) != 0)
             display.start()
             let args = full ? #"{"full":true}"# : "{}"
-            var result = await runner.run(instance: instance, args: args, dryRun: dryRun) { live.set($0) }
+            let runner = SyncRunner(
+                database: database, logger: logger,
+                followUps: .queued(.init(queue: queue, source: source, owner: owner, watchdog: config.watchdog)))
+            var result = await runner.run(instance: instance, args: args, dryRun: dryRun, interrupted: interrupt.check) {
+                live.set($0)
+            }
             result.interrupted = interrupt.interrupted
             display.stop()
             live.set(nil)
@@ -129,6 +143,18 @@ struct SyncCommand: AsyncParsableCommand {
 }
 
 extension SyncCommand {
+    /// Gives back the jobs a stopped process left running and prunes finished jobs past
+    /// `queue.retention`, as a daemon does at its start.
+    func tidy(_ queue: JobQueue, config: InletConfig, owner: String, logger: Logger) throws {
+        let now = Date()
+        let rescued = try queue.rescue(now: now, notOwnedBy: owner)
+        if !rescued.requeued.isEmpty || !rescued.quarantined.isEmpty {
+            logger.notice(
+                "jobs a stopped process left running: \(rescued.requeued.count) requeued, \(rescued.quarantined.count) quarantined (out of attempts)")
+        }
+        _ = try queue.prune(finishedBefore: now.addingTimeInterval(-config.queue.retention.seconds))
+    }
+
     /// Records how the sync ended as the source's last sync, as the daemon records its own, so
     /// that `inlet status` and `/health` do not say "never" after a foreground sync. A dry run
     /// and a run the user interrupted leave the previous record.
@@ -236,6 +262,12 @@ final class InterruptHandler {
     }
 
     var interrupted: Bool { state.count.load(ordering: .relaxed) > 0 }
+
+    /// `interrupted`, for a closure that may run on any thread.
+    var check: @Sendable () -> Bool {
+        let state = self.state
+        return { state.count.load(ordering: .relaxed) > 0 }
+    }
 
     func stop() {
         for source in sources { source.cancel() }

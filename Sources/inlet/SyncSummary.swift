@@ -35,6 +35,9 @@ enum SyncSummary {
         ]
         for (name, value) in rows { lines.append("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(value)") }
         if result.followUpsRun > 0 { lines.append("  follow-up jobs run: \(result.followUpsRun)") }
+        if result.followUpsWaiting > 0 {
+            lines.append("  follow-up jobs waiting: \(result.followUpsWaiting) (queued: the next `inlet sync` or the daemon runs them)")
+        }
         if result.dryRun {
             for change in result.plannedChanges.prefix(1000) {
                 lines.append("  would \(change.change == .inserted ? "insert" : change.change == .updated ? "update" : "delete") \(change.key)")
@@ -59,6 +62,8 @@ enum SyncSummary {
             "deleted": result.counts.deleted,
             "failed": result.failed,
             "quarantined": result.counts.quarantined,
+            "follow_ups_run": result.followUpsRun,
+            "follow_ups_waiting": result.followUpsWaiting,
             "duration_seconds": (result.duration.seconds * 1000).rounded() / 1000,
         ]
         if let message = result.message { object["message"] = message }

@@ -9,20 +9,7 @@ struct DaemonTests {
 
     /// Starts `inlet run` in the world; standard error goes to a file for the test to read.
     func start(_ world: InletWorld, config: String = "inlet.yaml") throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.inletBinary)
-        process.arguments = ["run", "--config", config]
-        process.currentDirectoryURL = URL(fileURLWithPath: world.root)
-        var environment = ProcessInfo.processInfo.environment
-        environment["INLET_PLUGIN_PATH"] = nil
-        process.environment = environment
-        _ = FileManager.default.createFile(atPath: world.path("daemon.log"), contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: world.path("daemon.log")))
-        log.seekToEndOfFile()
-        process.standardError = log
-        process.standardOutput = log
-        try process.run()
-        return process
+        try world.launch(["run", "--config", config], stdout: "daemon.log")
     }
 
     /// Polls `condition` every 50 ms until it holds; fails the test after `limit` (a deadline
@@ -261,22 +248,14 @@ struct DaemonTests {
                 plugin: \(Self.echoPlugin)
                 config: { sequence: { count: 3000, chunk: 20 }, sleep_ms: 25 }
             """)
-        let sync = Process()
-        sync.executableURL = URL(fileURLWithPath: Paths.inletBinary)
-        sync.arguments = ["sync", "seq", "-c", "inlet.yaml", "--json"]
-        sync.currentDirectoryURL = URL(fileURLWithPath: world.root)
-        // Into a file, not a pipe: a sync that ignored Ctrl-C would block a read to the end forever.
-        let outputPath = try world.write("summary.json", "")
-        sync.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        sync.standardError = FileHandle.nullDevice
-        try sync.run()
+        let sync = try world.launch(["sync", "seq", "-c", "inlet.yaml", "--json"], stdout: "summary.json", stderr: "sync.log")
         defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
         try waitUntil("the sync commits a few chunks") {
             try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") ?? 0 } >= 100
         }
         kill(sync.processIdentifier, SIGINT)
         try waitUntil("the sync exits") { !sync.isRunning }
-        let printed = try Data(contentsOf: URL(fileURLWithPath: outputPath))
+        let printed = Data(world.contents("summary.json").utf8)
         #expect(sync.terminationStatus == 130)
         let summary = try #require(try JSONSerialization.jsonObject(with: printed) as? [String: Any], "\(String(decoding: printed, as: UTF8.self))")
         let (written, stored) = (summary["written"] as? Int ?? -1, try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") })
@@ -287,6 +266,161 @@ struct DaemonTests {
         #expect(summary["processed"] as? Int == written)
         // The items it never reached are not "unchanged" (it had said 3000 minus those written).
         #expect(summary["unchanged"] as? Int == 0)
+    }
+
+    /// A config whose source `items` runs the echo connector with `settings` (its `follow_ups`
+    /// ask for `item` jobs, run after the sync).
+    func itemsConfig(_ settings: String, retry: String = "{ max_attempts: 3 }") -> String {
+        """
+        data_dir: ./var
+        sources:
+          - name: items
+            connector: swift-echo
+            plugin: \(Self.echoPlugin)
+            retry: \(retry)
+            config: { \(settings) }
+        """
+    }
+
+    /// The state of each `item` job, by its number.
+    func itemStates(_ world: InletWorld) throws -> [Int: String] {
+        try read(world) { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT json_extract(args, '$.n') AS n, state FROM jobs WHERE kind = 'item'")
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["n"] as Int, $0["state"] as String) })
+        }
+    }
+
+    @Test func followUpJobsOfAForegroundSyncKilledWithSigkillStayQueuedAndTheNextSyncRunsThem() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", itemsConfig("follow_ups: 40, hang_item: 25"))
+        let sync = try world.launch(["sync", "items", "-c", "inlet.yaml"], stdout: "sync.log")
+        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
+        // They run in the order asked for: 0 … 24 are done when 25 hangs.
+        try waitUntil("item 25 runs") { try itemStates(world)[25] == "running" }
+        kill(sync.processIdentifier, SIGKILL)
+        sync.waitUntilExit()
+        // The follow-ups were queued with the commit that asked for them: none went with the process.
+        let states = try itemStates(world)
+        #expect(states.count == 40)
+        #expect(states.filter { $0.value == "succeeded" }.keys.sorted() == Array(0..<25))
+        #expect(states.filter { $0.value == "queued" }.keys.sorted() == Array(26..<40))
+        #expect(states[25] == "running")
+        #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") } == 25)
+
+        // The next sync (asking for none of its own; item 25 no longer hangs) gives back the job
+        // the killed one left running, its cut-short attempt counted, and runs the rest.
+        try world.write("inlet.yaml", itemsConfig("follow_ups: 0"))
+        // With no daemon to do it, the sync also prunes jobs finished longer than `queue.retention` ago.
+        try DatabaseQueue(path: world.path("var/inlet.db")).write { db in
+            try db.execute(sql: """
+                INSERT INTO jobs (source, kind, args, priority, run_at, state, attempts, max_attempts, created_at, updated_at, finished_at)
+                VALUES ('items', 'item', '{"n": 99}', 5, 0, 'succeeded', 1, 3, 0, 0, 0)
+                """)
+        }
+        let next = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.stderr.contains("jobs a stopped process left running: 1 requeued, 0 quarantined"), "\(next.stderr)")
+        #expect(try itemStates(world)[99] == nil, "pruned")
+        let summary = try JSONSerialization.jsonObject(with: Data(next.stdout.utf8)) as? [String: Any]
+        #expect(summary?["follow_ups_run"] as? Int == 15, "\(next.stdout)")
+        #expect(summary?["follow_ups_waiting"] as? Int == 0)
+        #expect(summary?["written"] as? Int == 15)
+        #expect(try itemStates(world).values.allSatisfy { $0 == "succeeded" })
+        try read(world) { db in
+            let keys = try String.fetchAll(db, sql: "SELECT key FROM documents WHERE version = 1")
+            #expect(Set(keys) == Set((0..<40).map { "item-\($0)" }))
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") == 40)
+            let history = try String.fetchAll(db, sql: """
+                SELECT a.outcome FROM audit AS a JOIN jobs AS j ON j.id = a.job_id WHERE j.unique_key = 'item:25' ORDER BY a.attempt
+                """)
+            #expect(history == ["interrupted", "succeeded"])
+        }
+    }
+
+    @Test func ctrlCDuringAFollowUpJobGivesItBackWithoutCountingItsAttempt() throws {
+        let world = try InletWorld()
+        // One attempt each: a counted attempt would send the interrupted job to quarantine.
+        try world.write("inlet.yaml", itemsConfig("follow_ups: 6, hang_item: 3", retry: "{ max_attempts: 1 }"))
+        let sync = try world.launch(["sync", "items", "-c", "inlet.yaml", "--json"], stdout: "summary.json", stderr: "sync.log")
+        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
+        try waitUntil("item 3 runs") { try itemStates(world)[3] == "running" }
+        kill(sync.processIdentifier, SIGINT)
+        try waitUntil("the sync exits") { !sync.isRunning }
+        #expect(sync.terminationStatus == 130)
+        let printed = world.contents("summary.json")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
+        #expect(summary["status"] as? String == "INTERRUPTED")
+        #expect(summary["follow_ups_run"] as? Int == 3)
+        #expect(summary["follow_ups_waiting"] as? Int == 3)
+        #expect(try itemStates(world) == [0: "succeeded", 1: "succeeded", 2: "succeeded", 3: "queued", 4: "queued", 5: "queued"])
+        try read(world) { db throws in
+            #expect(try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE unique_key = 'item:3'") == 0)
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") == 0)
+        }
+
+        try world.write("inlet.yaml", itemsConfig("follow_ups: 0", retry: "{ max_attempts: 1 }"))
+        let next = try world.inlet(["sync", "items", "-c", "inlet.yaml"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.stdout.contains("follow-up jobs run: 3"), "\(next.stdout)")
+        #expect(try itemStates(world).values.allSatisfy { $0 == "succeeded" })
+    }
+
+    @Test func aFailingFollowUpStaysQueuedToRetryWhileTheOthersRunAndARateLimitStopsThem() throws {
+        let world = try InletWorld()
+        // A backoff of up to an hour (full jitter): the failed job is not due again within this run.
+        try world.write(
+            "inlet.yaml", itemsConfig("follow_ups: 5, fail_item: 2, fail_status: retry", retry: "{ max_attempts: 3, backoff: 1h, max_backoff: 1h }"))
+        let failing = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        #expect(failing.status == 1, "\(failing.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(failing.stdout.utf8)) as? [String: Any]
+        #expect(summary?["status"] as? String == "RETRY", "\(failing.stdout)")
+        #expect((summary?["message"] as? String)?.contains("follow-up item") == true, "\(failing.stdout)")
+        #expect(summary?["follow_ups_run"] as? Int == 5)
+        #expect(summary?["follow_ups_waiting"] as? Int == 1)
+        #expect(try itemStates(world) == [0: "succeeded", 1: "succeeded", 2: "queued", 3: "succeeded", 4: "succeeded"])
+        try read(world) { db throws in
+            // Its attempt counted; it waits for its backoff.
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT attempts, last_error FROM jobs WHERE unique_key = 'item:2'"))
+            #expect(row["attempts"] as Int == 1)
+            #expect((row["last_error"] as String?)?.contains("echo: told to fail") == true)
+        }
+
+        // A rate limit stops the loop: the rest would only be refused too.
+        let limited = try InletWorld()
+        try limited.write("inlet.yaml", itemsConfig("follow_ups: 5, fail_item: 2, fail_status: rate_limited"))
+        let result = try limited.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        #expect(result.status == 1, "\(result.stderr)")
+        let stopped = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(stopped?["status"] as? String == "RATE_LIMITED", "\(result.stdout)")
+        #expect(stopped?["retry_after_seconds"] as? Double == 42)
+        #expect(stopped?["follow_ups_run"] as? Int == 3)
+        #expect(stopped?["follow_ups_waiting"] as? Int == 3)
+        #expect(try itemStates(limited) == [0: "succeeded", 1: "succeeded", 2: "queued", 3: "queued", 4: "queued"])
+    }
+
+    @Test func aFollowUpThatNeverReturnsStopsTheOthersWhichStayQueued() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            watchdog: { cancel_grace: 100ms }
+            sources:
+              - name: items
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                timeout: 200ms
+                retry: { max_attempts: 3, backoff: 1h, max_backoff: 1h }
+                config: { follow_ups: 4, stuck_item: 1 }
+            """)
+        let result = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        #expect(result.status == 1, "\(result.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(summary?["status"] as? String == "RETRY", "\(result.stdout)")
+        #expect((summary?["message"] as? String)?.contains("call abandoned") == true, "\(result.stdout)")
+        #expect(summary?["follow_ups_run"] as? Int == 2)
+        #expect(summary?["follow_ups_waiting"] as? Int == 3)
+        // Its thread still holds the instance: the next calls would only have waited and timed out.
+        #expect(result.stderr.contains("did not return: the other follow-ups stay queued"), "\(result.stderr)")
+        #expect(try itemStates(world) == [0: "succeeded", 1: "queued", 2: "queued", 3: "queued"])
     }
 
     @Test func aForegroundSyncWhileTheDaemonRunsIsHandedToTheDaemon() throws {
@@ -393,13 +527,7 @@ struct DaemonTests {
                 plugin: \(Self.echoPlugin)
                 config: { sequence: { count: 100000, chunk: 10 }, sleep_ms: 50 }
             """)
-        let first = Process()
-        first.executableURL = URL(fileURLWithPath: Paths.inletBinary)
-        first.arguments = ["sync", "slow", "-c", "inlet.yaml"]
-        first.currentDirectoryURL = URL(fileURLWithPath: world.root)
-        first.standardOutput = FileHandle.nullDevice
-        first.standardError = FileHandle.nullDevice
-        try first.run()
+        let first = try world.launch(["sync", "slow", "-c", "inlet.yaml"], stdout: "first.log")
         defer {
             kill(first.processIdentifier, SIGKILL)
             first.waitUntilExit()

@@ -50,6 +50,35 @@ final class InletWorld {
         return try Process.run(Paths.inletBinary, arguments, cwd: root, environment: env)
     }
 
+    /// Starts `inlet ARGS` with the world as working directory, without waiting for it. Standard
+    /// output goes to the file `stdout` and standard error to `stderr` (to `stdout` when nil),
+    /// both relative to the world and emptied first: files, not pipes, so that a process that
+    /// does not exit cannot block a read to the end forever.
+    func launch(_ arguments: [String], stdout: String, stderr: String? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.inletBinary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        var environment = ProcessInfo.processInfo.environment
+        environment["INLET_PLUGIN_PATH"] = nil
+        environment["INLET_CONFIG"] = nil
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        let output = try emptyFile(stdout)
+        process.standardOutput = output
+        process.standardError = try stderr.map(emptyFile) ?? output
+        try process.run()
+        return process
+    }
+
+    private func emptyFile(_ relative: String) throws -> FileHandle {
+        _ = FileManager.default.createFile(atPath: path(relative), contents: nil)
+        return try FileHandle(forWritingTo: URL(fileURLWithPath: path(relative)))
+    }
+
+    /// The text of a file in the world ("" when it cannot be read).
+    func contents(_ relative: String) -> String { (try? String(contentsOfFile: path(relative), encoding: .utf8)) ?? "" }
+
     func database() throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = true

@@ -14,19 +14,7 @@ struct WebhookDaemonTests {
     static let secret = "It's a Secret to Everybody"
 
     func start(_ world: InletWorld) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.inletBinary)
-        process.arguments = ["run", "--config", "inlet.yaml", "--log-level", "notice"]
-        process.currentDirectoryURL = URL(fileURLWithPath: world.root)
-        var environment = ProcessInfo.processInfo.environment
-        environment["INLET_PLUGIN_PATH"] = nil
-        process.environment = environment
-        _ = FileManager.default.createFile(atPath: world.path("daemon.log"), contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: world.path("daemon.log")))
-        process.standardError = log
-        process.standardOutput = log
-        try process.run()
-        return process
+        try world.launch(["run", "--config", "inlet.yaml", "--log-level", "notice"], stdout: "daemon.log")
     }
 
     /// The port the daemon logged (it listens on port 0: any free port).

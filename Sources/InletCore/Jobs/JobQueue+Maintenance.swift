@@ -27,11 +27,11 @@ extension JobQueue {
             for row in rows {
                 let lease = Lease(jobID: row["id"], leaseID: row["lease_id"] ?? 0, attempt: row["attempts"])
                 let maxAttempts: Int = row["max_attempts"]
-                let cutShort = "attempt \(lease.attempt) ended without an answer (daemon stopped or crashed, or lease expired)"
+                let cutShort = "attempt \(lease.attempt) ended without an answer (the process running it stopped or crashed, or its lease expired)"
                 if lease.attempt >= maxAttempts {
                     try markQuarantined(
                         jobID: lease.jobID, leaseID: row["lease_id"],
-                        error: "out of attempts (\(lease.attempt)/\(maxAttempts)): the attempt ended without an answer (daemon stopped or crashed, or lease expired)",
+                        error: "out of attempts (\(lease.attempt)/\(maxAttempts)): the attempt ended without an answer (the process running it stopped or crashed, or its lease expired)",
                         now: now, in: db)
                     report.quarantined.append(lease.jobID)
                 } else {

@@ -124,21 +124,26 @@ extension JobQueue {
         }
         candidates.sort { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
         guard !candidates.isEmpty else { return [] }
-        var jobs = Array(candidates.prefix(limit))
+        return try claim(Array(candidates.prefix(limit)), owner: owner, at: time, expires: expires, in: db)
+    }
+
+    /// Leases `jobs`, picked as queued in this write transaction, to `owner`.
+    func claim(_ picked: [Job], owner: String, at time: Double, expires: Double, in db: Database) throws -> [Job] {
+        var jobs = picked
         // One lease id for the batch: a lease is (job id, lease id, attempt), and every check of
         // it names the job. One UPDATE claims the batch (one statement per job cost as much as
         // the rest of the lease), in chunks within SQLite's limit on parameters.
         let leaseID = LeaseIDs.take()
         for start in stride(from: 0, to: jobs.count, by: Self.claimChunk) {
             let chunk = jobs[start..<min(start + Self.claimChunk, jobs.count)]
-            let claim = try db.cachedStatement(sql: """
+            let update = try db.cachedStatement(sql: """
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_id = ?, lease_owner = ?,
                     lease_expires_at = ?, started_at = ?, updated_at = ?
                 WHERE state = 'queued' AND id IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ", ")))
                 """)
             var arguments: StatementArguments = [leaseID, owner, expires, time, time]
             arguments += StatementArguments(chunk.map(\.id))
-            try claim.execute(arguments: arguments)
+            try update.execute(arguments: arguments)
             // Picked as queued in this transaction, which holds the write lock: all claimed.
             guard db.changesCount == chunk.count else {
                 throw JobQueueError(.invalidState, "claimed \(db.changesCount) of \(chunk.count) jobs picked as queued")

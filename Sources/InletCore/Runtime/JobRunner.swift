@@ -16,10 +16,13 @@ package struct JobRunner: Sendable {
     /// Job completions arriving together share one transaction (and a worker pool's lease
     /// joins them: one commit hands out new leases and finishes jobs).
     package let group: GroupCommitter
+    /// The level of the line each finished job logs (a foreground sync logs them at debug: its
+    /// progress line and summary say what ran).
+    package let finishedLevel: Logger.Level
 
     package init(
         queue: JobQueue, clock: any ScheduleClock, logger: Logger, leaseDuration: Duration = .seconds(30),
-        watchdog: InletConfig.Watchdog = .init()
+        watchdog: InletConfig.Watchdog = .init(), finishedLevel: Logger.Level = .info
     ) {
         self.queue = queue
         self.committer = BatchCommitter(database: queue.database)
@@ -27,6 +30,7 @@ package struct JobRunner: Sendable {
         self.logger = logger
         self.leaseDuration = leaseDuration
         self.watchdog = watchdog
+        self.finishedLevel = finishedLevel
         // Workers block on their own writes anyway (leases): the first finishing job leads.
         self.group = GroupCommitter(database: queue.database, leaderCommits: true)
     }
@@ -37,6 +41,8 @@ package struct JobRunner: Sendable {
         package var outcome: JobOutcome
         package var decision: RetryDecision?
         package var counts = CommitCounts()
+        /// Emits the host refused (bad key, bad metadata, …).
+        package var rejected = 0
         package var duration: Duration = .zero
         /// The call did not return within timeout + grace: its thread was abandoned.
         package var stuck = false
@@ -45,11 +51,14 @@ package struct JobRunner: Sendable {
         /// The daemon shut down past its grace while the call ran: the job was given back and
         /// the call may still be running inside the instance (which must not be destroyed).
         package var releasedAtShutdown = false
+        /// The user stopped the foreground `inlet sync` running it and the call did not end OK:
+        /// the job was given back without counting the attempt.
+        package var interrupted = false
 
         /// What the circuit breaker learns: true/false, or nil when the run says nothing about
         /// the source's health (a rate limit, a lost lease, a shutdown).
         package var breakerSuccess: Bool? {
-            if leaseLost || releasedAtShutdown { return nil }
+            if leaseLost || releasedAtShutdown || interrupted { return nil }
             switch outcome {
             case .succeeded: return true
             case .rateLimited: return nil
@@ -78,9 +87,12 @@ package struct JobRunner: Sendable {
     ///   - callEnded: called once the plugin call is over (returned, or abandoned past its grace),
     ///     before its outcome is committed: a worker pool frees the worker for the next job while
     ///     this one waits for its group commit. The job is still reported only after the commit.
+    ///   - interrupted: true once the user stopped the foreground `inlet sync` running the job
+    ///     (which cancels the call): a call that then ends other than OK is not the job's fault,
+    ///     and the job goes back to the queue without counting the attempt.
     package func run(
         _ job: Job, instance: ConnectorInstance, source: SourceConfig, register: @Sendable (PluginCall?) -> Void = { _ in },
-        ownHeartbeat: Bool = true, callEnded: @Sendable () -> Void = {}
+        ownHeartbeat: Bool = true, callEnded: @Sendable () -> Void = {}, interrupted: @Sendable () -> Bool = { false }
     ) async -> Report {
         let started = ContinuousClock.now
         guard let lease = job.lease else {
@@ -170,19 +182,15 @@ package struct JobRunner: Sendable {
             // The daemon is shutting down and the grace is over: ask the plugin to stop and give
             // the job back to the queue without counting the attempt (it was not the job's fault).
             call.cancel()
-            var report = Report(job: job, outcome: .retry(message: "daemon shut down before the job finished"))
+            var report = giveBack(job, lease, reason: "daemon shut down before the job finished", started: started)
             report.releasedAtShutdown = true
-            do {
-                try write(queue.database) { db in
-                    try queue.verify(lease, in: db)
-                    try queue.markRetry(lease, runAt: clock.now, error: "daemon shut down before the job finished",
-                                        countsAsAttempt: false, now: clock.now, in: db)
-                }
-            } catch {
-                report.leaseLost = true
-            }
             callLogger.notice("released at shutdown; it runs again at the next start")
-            report.duration = ContinuousClock.now - started
+            return report
+        }
+        if let result, result.status != .ok, interrupted() {
+            var report = giveBack(job, lease, reason: "inlet sync was interrupted before the job finished", started: started)
+            report.interrupted = true
+            callLogger.notice("interrupted: job \(job.id) goes back to the queue, its attempt not counted")
             return report
         }
 
@@ -208,6 +216,7 @@ package struct JobRunner: Sendable {
         // What the call staged since its last checkpoint: committed only on success.
         let staged = call.takeStaged()
         for checkpoint in call.checkpoints { report.counts = report.counts + checkpoint.counts }
+        report.rejected = call.progress.rejected
         do {
             let checkpointCounts = report.counts
             let outcomeName = report.outcomeName
@@ -272,14 +281,30 @@ package struct JobRunner: Sendable {
             + "\(finished.counts.written) written, \(finished.counts.deleted) deleted, \(finished.counts.quarantined) quarantined, "
             + "in \(ProgressLine.format(finished.duration))" }
         switch report.decision {
-        case .complete?: callLogger.info("\(summary())")
+        case .complete?: callLogger.log(level: finishedLevel, "\(summary())")
         case .retryAfter(let delay, _)?:
             callLogger.warning("\(summary()); retry in \(ProgressLine.format(delay)): \(outcome.lastError ?? "")")
         case .quarantine(let reason)?: callLogger.error("\(summary()); quarantined: \(reason)")
-        case nil: callLogger.info("\(summary())")
+        case nil: callLogger.log(level: finishedLevel, "\(summary())")
         }
         InletMetrics.jobFinished(source: job.source, kind: job.kind, outcome: report.outcomeName, duration: report.duration)
         InletMetrics.records(source: job.source, written: report.counts.written, deleted: report.counts.deleted)
+        return report
+    }
+
+    /// Gives the job back to the queue, due now, without counting the attempt: it was cut short
+    /// through no fault of its own (shutdown, Ctrl-C). Nothing it staged is committed.
+    private func giveBack(_ job: Job, _ lease: Lease, reason: String, started: ContinuousClock.Instant) -> Report {
+        var report = Report(job: job, outcome: .retry(message: reason))
+        do {
+            try write(queue.database) { db in
+                try queue.verify(lease, in: db)
+                try queue.markRetry(lease, runAt: clock.now, error: reason, countsAsAttempt: false, now: clock.now, in: db)
+            }
+        } catch {
+            report.leaseLost = true
+        }
+        report.duration = ContinuousClock.now - started
         return report
     }
 

@@ -7,10 +7,40 @@ import Logging
 package struct SyncRunner: Sendable {
     package let database: InletDatabase
     package let logger: Logger
+    package let followUps: FollowUps
 
-    package init(database: InletDatabase, logger: Logger) {
+    /// Where the follow-up jobs a sync asks for go.
+    package enum FollowUps: Sendable {
+        /// Kept in memory and run at once, in this process only (tests, embedding).
+        case inMemory
+        /// Queued in the jobs table in the transaction that commits them, as the daemon's workers
+        /// do, then leased and run here one at a time as a worker runs a job: a kill -9 leaves
+        /// them queued for the next `inlet sync` or the daemon.
+        case queued(QueuedFollowUps)
+    }
+
+    /// How a foreground sync runs its follow-up jobs from the queue.
+    package struct QueuedFollowUps: Sendable {
+        package var queue: JobQueue
+        /// The source's settings: retry policy, timeout.
+        package var source: SourceConfig
+        /// Names this process's leases (unique per process: its start-up rescue takes back
+        /// every running job, which only a stopped process can have left).
+        package var owner: String
+        package var watchdog: InletConfig.Watchdog
+
+        package init(queue: JobQueue, source: SourceConfig, owner: String, watchdog: InletConfig.Watchdog) {
+            self.queue = queue
+            self.source = source
+            self.owner = owner
+            self.watchdog = watchdog
+        }
+    }
+
+    package init(database: InletDatabase, logger: Logger, followUps: FollowUps = .inMemory) {
         self.database = database
         self.logger = logger
+        self.followUps = followUps
     }
 
     /// What one sync did (or, dry, would do).
@@ -34,6 +64,9 @@ package struct SyncRunner: Sendable {
         package var followUpsRun = 0
         /// Follow-up jobs committed by this call, not yet run.
         package var followUps: [StagedBatch.FollowUpJob] = []
+        /// Follow-up jobs left queued (due later: a failed attempt waiting to retry, a rate limit),
+        /// with follow-ups queued.
+        package var followUpsWaiting = 0
         /// The user cut the run short (Ctrl-C) before the plugin finished.
         package var interrupted = false
 
@@ -56,15 +89,20 @@ package struct SyncRunner: Sendable {
     }
 
     /// Runs `kind` with `args` on `instance`, then every follow-up job it enqueued (coalesced by
-    /// unique key), each committed on its own.
+    /// unique key), each committed on its own. Follow-ups run only after a sync that ended OK.
     /// - Parameters:
+    ///   - interrupted: true once the user asked to stop (the caller cancels the live call): no
+    ///     further follow-up job starts, and a queued one cut short goes back uncounted.
     ///   - observe: receives the live call, so a caller can show progress or cancel it.
     package func run(
         instance: ConnectorInstance, kind: String = "sync", args: String = "{}", dryRun: Bool = false,
-        observe: @Sendable (PluginCall) -> Void = { _ in }
+        interrupted: @escaping @Sendable () -> Bool = { false }, observe: @escaping @Sendable (PluginCall) -> Void = { _ in }
     ) async -> Result {
         var result = await runOne(instance: instance, kind: kind, args: args, dryRun: dryRun, observe: observe)
         guard result.status == .ok, !dryRun else { return result }
+        if case .queued(let plan) = followUps {
+            return await runQueued(after: result, instance: instance, plan: plan, interrupted: interrupted, observe: observe)
+        }
         var queue = result.followUps
         var seenKeys = Set<String>()
         var ran = 0
@@ -93,14 +131,104 @@ package struct SyncRunner: Sendable {
     /// A bound on follow-ups in the foreground, so a connector that enqueues itself ends.
     static let followUpLimit = 100_000
 
+    /// Runs the source's due follow-up jobs from the queue, one at a time, each as a daemon's
+    /// worker runs a job (attempts, timeout, retries, quarantine, audit row), until none is due.
+    /// One that fails stays queued to retry later (or goes to quarantine) and the others run on;
+    /// a rate limit or a call abandoned past its grace stops the loop (the rest stay queued).
+    private func runQueued(
+        after first: Result, instance: ConnectorInstance, plan: QueuedFollowUps,
+        interrupted: @escaping @Sendable () -> Bool, observe: @escaping @Sendable (PluginCall) -> Void
+    ) async -> Result {
+        var result = first
+        let runner = JobRunner(
+            queue: plan.queue, clock: SystemScheduleClock(), logger: logger, watchdog: plan.watchdog, finishedLevel: .debug)
+        var ran = 0
+        while !interrupted() {
+            if ran >= Self.followUpLimit {
+                logger.warning("stopping after \(Self.followUpLimit) follow-up jobs of \(plan.source.name); the rest stay queued")
+                break
+            }
+            let job: Job
+            do {
+                guard let next = try plan.queue.leaseFollowUp(
+                    source: plan.source.name, owner: plan.owner, now: Date(), leaseFor: runner.leaseDuration)
+                else { break }
+                job = next
+            } catch {
+                result.status = .retry
+                result.message = "cannot lease a follow-up job: \(error)"
+                break
+            }
+            let report = await runner.run(
+                job, instance: instance, source: plan.source,
+                register: { call in
+                    guard let call else { return }
+                    observe(call)
+                    // A Ctrl-C between the lease and here found no call to cancel.
+                    if interrupted() { call.cancel() }
+                },
+                interrupted: interrupted)
+            if report.interrupted {
+                result.status = .retry
+                result.message = "interrupted during follow-up \(job.kind) (job \(job.id)), which stays queued"
+                break
+            }
+            ran += 1
+            result.counts = result.counts + report.counts
+            result.rejected += report.rejected
+            result.duration += report.duration
+            if report.outcome != .succeeded, result.status == .ok {
+                // The first failure is the run's; the job itself retries (or is quarantined) as
+                // a daemon's would.
+                result.status = Self.status(of: report.outcome)
+                result.message = "follow-up \(job.kind) (job \(job.id)): \(report.outcome.lastError ?? "")"
+                if case .rateLimited(let wait, _) = report.outcome { result.retryAfter = wait }
+            }
+            if report.stuck {
+                // The call still holds the instance: every later one would wait for it and time out.
+                logger.error("follow-up \(job.kind) (job \(job.id)) did not return: the other follow-ups stay queued")
+                break
+            }
+            if case .rateLimited = report.outcome { break }
+        }
+        result.followUpsRun = ran
+        result.followUpsWaiting = (try? plan.queue.waitingFollowUps(source: plan.source.name)) ?? 0
+        return result
+    }
+
+    /// The plugin status a job outcome stands for, in the summary.
+    private static func status(of outcome: JobOutcome) -> PluginStatus {
+        switch outcome {
+        case .succeeded: .ok
+        case .rateLimited: .rateLimited
+        case .failed: .failed
+        case .retry, .crashed, .timedOut: .retry
+        }
+    }
+
+    /// Commits a batch; with queued follow-ups, the follow-up jobs it asks for are queued in the
+    /// same transaction (a checkpoint never commits without the jobs it asked for).
+    private func saving(committer: BatchCommitter, source: String) -> @Sendable (StagedBatch) throws -> BatchCommitter.Report {
+        guard case .queued(let plan) = followUps else { return { batch in try committer.commit(batch, source: source) } }
+        let policy = RetryPolicy(plan.source.retry)
+        return { batch in
+            try plan.queue.database.pool.write { db in
+                let now = Date()
+                let report = try committer.apply(batch, source: source, now: now, in: db)
+                try JobRunner.enqueueFollowUps(report.followUps, source: source, policy: policy, queue: plan.queue, now: now, in: db)
+                return report
+            }
+        }
+    }
+
     private func runOne(
         instance: ConnectorInstance, kind: String, args: String, dryRun: Bool, observe: @Sendable (PluginCall) -> Void
     ) async -> Result {
         let started = ContinuousClock.now
         let committer = BatchCommitter(database: database)
         let source = instance.source
-        let commit: (@Sendable (StagedBatch) throws -> BatchCommitter.Report)? =
-            dryRun ? nil : { @Sendable (batch: StagedBatch) throws -> BatchCommitter.Report in try committer.commit(batch, source: source) }
+        let save = saving(committer: committer, source: source)
+        let commit: (@Sendable (StagedBatch) throws -> BatchCommitter.Report)? = dryRun ? nil : save
         var callLogger = logger
         callLogger[metadataKey: "source"] = "\(source)"
         let call = PluginCall(
@@ -118,13 +246,13 @@ package struct SyncRunner: Sendable {
         if outcome.status == .ok {
             let batch = call.takeStaged()
             do {
-                let report = try committer.commit(batch, source: source, dryRun: dryRun)
+                let report = dryRun ? try committer.commit(batch, source: source, dryRun: true) : try save(batch)
                 result.counts = result.counts + report.counts
                 result.followUps += report.followUps
                 if dryRun { result.plannedChanges = report.changes.filter { $0.change != .unchanged && $0.change != .alreadyDeleted } }
             } catch {
                 result.status = .retry
-                result.message = error.description
+                result.message = "\(error)"
             }
         }
         let progress = call.progress

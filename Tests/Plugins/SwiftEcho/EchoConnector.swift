@@ -27,6 +27,10 @@ final class EchoConnector: Connector {
            "hang_create": {"type": "boolean"},
            "fail_runs": {"type": "integer", "minimum": 0},
            "http_url": {"type": "string"},
+           "follow_ups": {"type": "integer", "minimum": 0},
+           "hang_item": {"type": "integer", "minimum": 0},
+           "fail_item": {"type": "integer", "minimum": 0},
+           "stuck_item": {"type": "integer", "minimum": 0},
            "_inlet": {"type": "object"}}}
         """
 
@@ -58,6 +62,15 @@ final class EchoConnector: Connector {
         var failRuns: Int?
         /// Each sync first GETs this URL through the host and emits the answer as record `http`.
         var httpUrl: String?
+        /// Each sync asks for this many follow-up jobs of kind `item` (args `{"n": i}`, unique
+        /// key `item:i`), each of which emits record `item-i` (sleeping `sleep_ms` first).
+        var followUps: Int?
+        /// The `item` job of this number runs until the host cancels it.
+        var hangItem: Int?
+        /// The `item` job of this number fails as `fail_status` says.
+        var failItem: Int?
+        /// The `item` job of this number never returns, cancelled or not.
+        var stuckItem: Int?
     }
 
     /// Runs started by this instance (for `fail_runs`).
@@ -76,6 +89,10 @@ final class EchoConnector: Connector {
 
     func sync(kind: String, args: JSONObject, host: InletHost) throws {
         if kind == "http" { return try fetch(args: args, host: host) }
+        if kind == "item" { return try item(args: args, host: host) }
+        for n in 0..<(settings.followUps ?? 0) {
+            try host.enqueue(kind: "item", args: ["n": .int(n)], uniqueKey: "item:\(n)")
+        }
         runsStarted += 1
         if let failRuns = settings.failRuns, runsStarted <= failRuns { try fail() }
         switch settings.hang {
@@ -110,6 +127,19 @@ final class EchoConnector: Connector {
         try host.emit(
             key: "event/\(event.deliveryID)", kind: "event", metadata: ["event": .string(event.name)], content: event.body
         )
+    }
+
+    /// Job kind `item`: record `item-N` for args `{"n": N}`.
+    private func item(args: JSONObject, host: InletHost) throws {
+        let n = args["n"]?.intValue ?? -1
+        if n == settings.hangItem {
+            while !host.isCancelled { try nap(20) }
+            throw ConnectorError.retry("echo: item \(n) cancelled")
+        }
+        if n == settings.failItem { try fail() }
+        if n == settings.stuckItem { while true { try nap(1000, ignoringCancel: true) } }
+        if let sleep = settings.sleepMs { try nap(sleep) }
+        try host.emit(key: "item-\(n)", kind: "item", metadata: ["n": .int(n)], content: Array("item \(n)".utf8))
     }
 
     /// Job kind `http`: one request through the host's HTTP service, args
