@@ -94,14 +94,26 @@ enum JobOutput {
             var table = TextTable(
                 ["ATTEMPT", "OUTCOME", "WRITTEN", "DELETED", "QUARANTINED", "DURATION", "FINISHED", "ERROR"],
                 rightAligned: [0, 2, 3, 4, 5])
-            for entry in history {
+            // A retried job starts its attempts again at 1: the line between says so. (A rate
+            // limit is not counted as an attempt: the next one has the same number.)
+            var restarts = Set<Int>()
+            for (index, entry) in history.enumerated() {
+                if index > 0 {
+                    let previous = history[index - 1]
+                    if entry.attempt < previous.attempt || (entry.attempt == previous.attempt && previous.outcome != "rate_limited") {
+                        restarts.insert(index)
+                    }
+                }
                 table.append([
                     "\(entry.attempt)", entry.outcome, "\(entry.recordsWritten)", "\(entry.recordsDeleted)", "\(entry.itemsQuarantined)",
                     ProgressLine.format(.milliseconds(entry.durationMilliseconds)), TimeText.detailed(entry.finishedAt, now: now),
                     TextTable.cell(entry.error, limit: 80),
                 ])
             }
-            lines += table.render().split(separator: "\n").map { "  " + $0 }
+            for (index, line) in table.render().split(separator: "\n").enumerated() {
+                if restarts.contains(index - 1) { lines.append("  -- queued again (jobs retry, quarantine retry or the admin API): attempts start again --") }
+                lines.append("  " + line)
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -249,6 +249,17 @@ struct OperatorCommandsTests {
         #expect(entries[1]["error"] as? String == "HTTP 503")
         #expect(abs((isoTime(entries[1]["finished_at"]) ?? 0) - (now - 60)) < 0.01)
 
+        // Queued again, the job counts its attempts from 1: the history marks where (a rate
+        // limit, not counted, repeats a number without a mark).
+        try writable(world).write { db in
+            try insertAudit(db, jobID: 1, attempt: 1, outcome: "rate_limited", finishedAt: now - 30)
+            try insertAudit(db, jobID: 1, attempt: 1, outcome: "succeeded", finishedAt: now - 20)
+        }
+        let again = try world.inlet(["jobs", "show", "1", "-c", "inlet.yaml"]).stdout
+        let rows = again.components(separatedBy: "history (4 attempts)\n").last!.split(separator: "\n").map(String.init)
+        #expect(rows.count == 6, "\(again)")
+        #expect(rows[3].hasPrefix("  -- queued again") && rows[4].contains("rate_limited") && rows[5].contains("succeeded"), "\(again)")
+
         let missing = try world.inlet(["jobs", "show", "99", "-c", "inlet.yaml"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("no job 99"))
