@@ -212,7 +212,7 @@ extension SyncCommand {
                 if !json { print("\(source.name): the daemon is running on \(config.dataDirectory): queued sync job \(id) (see `inlet jobs show \(id)`)") }
             case .coalesced(let id):
                 queued.append(["source": source.name, "job": id, "coalesced": true])
-                if !json { print("\(source.name): the daemon is running: a sync is already queued as job \(id)") }
+                if !json { print("\(source.name): the daemon is running on \(config.dataDirectory): a sync is already queued as job \(id) (see `inlet jobs show \(id)`)") }
             case .full:
                 failed = true
                 printError("error: \(source.name): the daemon is running and its queue is full (queue.max_size); nothing queued")

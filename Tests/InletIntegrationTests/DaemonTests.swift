@@ -432,8 +432,24 @@ struct DaemonTests {
                 connector: swift-echo
                 plugin: \(Self.echoPlugin)
                 config: { records: [{ key: "m", content: "x" }] }
+              - name: busy
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                config: { hang: until_cancelled }
+            shutdown_grace: 1s
             """)
         try withDaemon(world) { daemon in
+            // While one sync of a source runs, a second waits queued, and a third is merged into it.
+            _ = try world.inlet(["sync", "busy", "-c", "inlet.yaml"])
+            try waitUntil("the sync of busy runs") {
+                try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE source = 'busy' AND state = 'running'") == 1 }
+            }
+            let second = try world.inlet(["sync", "busy", "-c", "inlet.yaml"])
+            let third = try world.inlet(["sync", "busy", "-c", "inlet.yaml"])
+            let queuedID = try read(world) { db in try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE source = 'busy' AND state = 'queued'") }
+            #expect(second.stdout.contains("busy: the daemon is running on \(world.path("var")): queued sync job \(queuedID ?? -1)"), "\(second.stdout)")
+            #expect(third.stdout.contains("busy: the daemon is running on \(world.path("var")): a sync is already queued as job \(queuedID ?? -1)"), "\(third.stdout)")
+
             let result = try world.inlet(["sync", "manual", "-c", "inlet.yaml", "--json"])
             #expect(result.status == 0, "\(result.stderr)")
             let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
