@@ -17,7 +17,7 @@ struct SyncCommand: AsyncParsableCommand {
             Follow-up jobs the connector asks for are queued with the commit that asks for them and, \
             after a sync that ended OK, run here one at a time with the source's retry policy (a kill -9 \
             loses none: the next sync or the daemon runs what is left). \
-            Exits 1 when a sync failed. While `inlet run` holds the data_dir, the sync is queued for \
+            Exits 1 when a sync or a follow-up job failed. While `inlet run` holds the data_dir, the sync is queued for \
             the daemon instead (a disabled source, or one the daemon cannot run now, is refused; \
             `--dry-run` runs in the foreground, writing nothing); while another `inlet sync` holds \
             it, the sync is refused.
@@ -157,10 +157,11 @@ extension SyncCommand {
 
     /// Records how the sync ended as the source's last sync, as the daemon records its own, so
     /// that `inlet status` and `/health` do not say "never" after a foreground sync. A dry run
-    /// and a run the user interrupted leave the previous record.
+    /// and a sync the user interrupted leave the previous record. How the follow-up jobs ended
+    /// is not the sync's (the daemon records only its `sync` jobs too).
     func record(_ result: SyncRunner.Result, in database: InletDatabase, logger: Logger) {
-        guard !result.dryRun, !result.interrupted else { return }
-        let outcome = switch result.status {
+        guard !result.dryRun, !(result.interrupted && result.syncStatus != .ok) else { return }
+        let outcome = switch result.syncStatus {
         case .ok: "succeeded"
         case .retry: "retry"
         case .rateLimited: "rate_limited"
@@ -170,7 +171,7 @@ extension SyncCommand {
         do {
             try database.pool.write { db in
                 try SourceStatusRecorder.recordSync(
-                    source: result.source, outcome: outcome, error: result.status == .ok ? nil : result.message, at: Date(), in: db)
+                    source: result.source, outcome: outcome, error: result.syncStatus == .ok ? nil : result.syncMessage, at: Date(), in: db)
             }
         } catch {
             logger.warning("cannot record the sync of '\(result.source)' in source_status: \(error)")

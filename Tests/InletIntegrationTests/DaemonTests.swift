@@ -286,7 +286,7 @@ struct DaemonTests {
     func itemStates(_ world: InletWorld) throws -> [Int: String] {
         try read(world) { db in
             let rows = try Row.fetchAll(db, sql: "SELECT json_extract(args, '$.n') AS n, state FROM jobs WHERE kind = 'item'")
-            return Dictionary(uniqueKeysWithValues: rows.map { ($0["n"] as Int, $0["state"] as String) })
+            return Dictionary(rows.map { ($0["n"] as Int, $0["state"] as String) }, uniquingKeysWith: { first, second in "\(first)+\(second)" })
         }
     }
 
@@ -402,12 +402,12 @@ struct DaemonTests {
         let world = try InletWorld()
         try world.write("inlet.yaml", """
             data_dir: ./var
-            watchdog: { cancel_grace: 100ms }
+            watchdog: { cancel_grace: 200ms }
             sources:
               - name: items
                 connector: swift-echo
                 plugin: \(Self.echoPlugin)
-                timeout: 200ms
+                timeout: 2s
                 retry: { max_attempts: 3, backoff: 1h, max_backoff: 1h }
                 config: { follow_ups: 4, stuck_item: 1 }
             """)
@@ -415,12 +415,76 @@ struct DaemonTests {
         #expect(result.status == 1, "\(result.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(summary?["status"] as? String == "RETRY", "\(result.stdout)")
-        #expect((summary?["message"] as? String)?.contains("call abandoned") == true, "\(result.stdout)")
+        // The watchdog's grace is the config's.
+        #expect((summary?["message"] as? String)?.contains("timeout 2s + grace 200ms; call abandoned") == true, "\(result.stdout)")
         #expect(summary?["follow_ups_run"] as? Int == 2)
         #expect(summary?["follow_ups_waiting"] as? Int == 3)
         // Its thread still holds the instance: the next calls would only have waited and timed out.
         #expect(result.stderr.contains("did not return: the other follow-ups stay queued"), "\(result.stderr)")
         #expect(try itemStates(world) == [0: "succeeded", 1: "queued", 2: "queued", 3: "queued"])
+    }
+
+    @Test func ctrlCDuringAFollowUpThatIgnoresItGivesTheJobBackAfterTheGrace() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            watchdog: { cancel_grace: 300ms }
+            sources:
+              - name: items
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                retry: { max_attempts: 1 }
+                config: { follow_ups: 3, stuck_item: 1 }
+            """)
+        let sync = try world.launch(["sync", "items", "-c", "inlet.yaml", "--json"], stdout: "summary.json", stderr: "sync.log")
+        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
+        try waitUntil("item 1 runs") { try itemStates(world)[1] == "running" }
+        kill(sync.processIdentifier, SIGINT)
+        // Not the job's timeout (30 minutes): the grace after the cancel.
+        try waitUntil("the sync exits", limit: .seconds(20)) { !sync.isRunning }
+        #expect(sync.terminationStatus == 130)
+        let printed = world.contents("summary.json")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
+        #expect(summary["status"] as? String == "INTERRUPTED")
+        #expect(try itemStates(world) == [0: "succeeded", 1: "queued", 2: "queued"])
+        #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE unique_key = 'item:1'") } == 0)
+    }
+
+    @Test func aFailedSyncRunsNoFollowUpsAndSaysWhichItQueuedADryRunQueuesNone() throws {
+        let world = try InletWorld()
+        // The follow-ups commit with the first record's checkpoint; the sync fails after it.
+        let settings = "follow_ups: 3, records: [{ key: a }, { key: b }], checkpoint_after: 1, fail_after: 1"
+        try world.write("inlet.yaml", itemsConfig(settings))
+        let dry = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--dry-run", "--json"])
+        #expect(dry.status == 1, "\(dry.stderr)")
+        #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") } == 0)
+
+        let failed = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        #expect(failed.status == 1, "\(failed.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: Any]
+        #expect(summary?["status"] as? String == "RETRY", "\(failed.stdout)")
+        #expect(summary?["follow_ups_run"] as? Int == 0)
+        #expect(summary?["follow_ups_waiting"] as? Int == 3)
+        #expect(try itemStates(world) == [0: "queued", 1: "queued", 2: "queued"])
+    }
+
+    @Test func aDiscoveryAskedForByAFollowUpRunsOnceAndAFailedFollowUpIsNotTheSourcesLastSync() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", itemsConfig("follow_ups: 3, discover_item: 1, fail_item: 2, fail_status: failed"))
+        let result = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        #expect(result.status == 1, "\(result.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(summary?["follow_ups_run"] as? Int == 4, "\(result.stdout)")
+        #expect(summary?["status"] as? String == "FAILED")
+        try read(world) { db throws in
+            #expect(try String.fetchOne(db, sql: "SELECT key FROM documents WHERE key = 'discovered'") == "discovered")
+            #expect(try String.fetchAll(db, sql: "SELECT state FROM jobs WHERE kind = 'sync'") == ["succeeded"])
+        }
+        // FAILED goes to quarantine; the sync itself succeeded, and that is the source's last sync.
+        #expect(try itemStates(world)[2] == "quarantined")
+        let status = try world.inlet(["status", "-c", "inlet.yaml", "--json"])
+        let sources = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["sources"] as? [[String: Any]]
+        #expect(sources?.first?["last_outcome"] as? String == "succeeded", "\(status.stdout)")
     }
 
     @Test func aForegroundSyncWhileTheDaemonRunsIsHandedToTheDaemon() throws {

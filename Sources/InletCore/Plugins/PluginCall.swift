@@ -61,9 +61,10 @@ package final class PluginCall: Sendable {
 
     // MARK: - What the owner reads
 
-    /// Asks the plugin to stop (it sees `is_cancelled` turn true).
-    package func cancel() { cancelled.store(true, ordering: .relaxed) }
-    package var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+    /// Asks the plugin to stop (it sees `is_cancelled` turn true). Release and acquire: what the
+    /// canceller wrote before (Ctrl-C's count) is seen by whoever sees the call cancelled.
+    package func cancel() { cancelled.store(true, ordering: .releasing) }
+    package var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
     package var progress: Progress { progressState.withLock { $0 } }
     /// The message and retry-after the plugin gave with its status.
     package var reportedError: (message: String, retryAfterMilliseconds: UInt64)? { error.withLock { $0 } }

@@ -179,16 +179,21 @@ package struct JobRunner: Sendable {
         callEnded()
 
         if Task.isCancelled && result == nil {
-            // The daemon is shutting down and the grace is over: ask the plugin to stop and give
-            // the job back to the queue without counting the attempt (it was not the job's fault).
+            // The daemon is shutting down (or the user stopped `inlet sync`) and the grace is
+            // over: ask the plugin to stop and give the job back to the queue without counting
+            // the attempt (it was not the job's fault). The call may still run in the instance.
             call.cancel()
-            var report = giveBack(job, lease, reason: "daemon shut down before the job finished", started: started)
+            let byUser = interrupted()
+            var report = giveBack(
+                job, lease, call: call, started: started,
+                reason: byUser ? Self.interruptedReason : "daemon shut down before the job finished")
             report.releasedAtShutdown = true
-            callLogger.notice("released at shutdown; it runs again at the next start")
+            report.interrupted = byUser
+            callLogger.notice("released at \(byUser ? "Ctrl-C" : "shutdown"): the call did not return in time; it runs again later, its attempt not counted")
             return report
         }
         if let result, result.status != .ok, interrupted() {
-            var report = giveBack(job, lease, reason: "inlet sync was interrupted before the job finished", started: started)
+            var report = giveBack(job, lease, call: call, started: started, reason: Self.interruptedReason)
             report.interrupted = true
             callLogger.notice("interrupted: job \(job.id) goes back to the queue, its attempt not counted")
             return report
@@ -292,10 +297,15 @@ package struct JobRunner: Sendable {
         return report
     }
 
+    static let interruptedReason = "inlet sync was interrupted before the job finished"
+
     /// Gives the job back to the queue, due now, without counting the attempt: it was cut short
-    /// through no fault of its own (shutdown, Ctrl-C). Nothing it staged is committed.
-    private func giveBack(_ job: Job, _ lease: Lease, reason: String, started: ContinuousClock.Instant) -> Report {
+    /// through no fault of its own (shutdown, Ctrl-C). What it staged since its last checkpoint
+    /// is not committed; the report counts what its checkpoints did.
+    private func giveBack(_ job: Job, _ lease: Lease, call: PluginCall, started: ContinuousClock.Instant, reason: String) -> Report {
         var report = Report(job: job, outcome: .retry(message: reason))
+        for checkpoint in call.checkpoints { report.counts = report.counts + checkpoint.counts }
+        report.rejected = call.progress.rejected
         do {
             try write(queue.database) { db in
                 try queue.verify(lease, in: db)

@@ -67,6 +67,10 @@ package struct SyncRunner: Sendable {
         /// Follow-up jobs left queued (due later: a failed attempt waiting to retry, a rate limit),
         /// with follow-ups queued.
         package var followUpsWaiting = 0
+        /// How the sync itself ended, before its follow-ups (what a source's last sync records:
+        /// the daemon records only its `sync` jobs too).
+        package var syncStatus: PluginStatus
+        package var syncMessage: String?
         /// The user cut the run short (Ctrl-C) before the plugin finished.
         package var interrupted = false
 
@@ -75,6 +79,8 @@ package struct SyncRunner: Sendable {
             self.status = status
             self.message = message
             self.retryAfter = retryAfter
+            self.syncStatus = status
+            self.syncMessage = message
         }
 
         /// Items that failed: quarantined by the plugin or refused by the host.
@@ -98,11 +104,17 @@ package struct SyncRunner: Sendable {
         instance: ConnectorInstance, kind: String = "sync", args: String = "{}", dryRun: Bool = false,
         interrupted: @escaping @Sendable () -> Bool = { false }, observe: @escaping @Sendable (PluginCall) -> Void = { _ in }
     ) async -> Result {
+        let started = Date()
         var result = await runOne(instance: instance, kind: kind, args: args, dryRun: dryRun, observe: observe)
-        guard result.status == .ok, !dryRun else { return result }
-        if case .queued(let plan) = followUps {
-            return await runQueued(after: result, instance: instance, plan: plan, interrupted: interrupted, observe: observe)
+        if case .queued(let plan) = followUps, !dryRun {
+            if result.status == .ok {
+                result = await runQueued(after: result, since: started, instance: instance, plan: plan, interrupted: interrupted, observe: observe)
+            }
+            // Also after a failed sync: its checkpoints may have queued some.
+            result.followUpsWaiting = (try? plan.queue.waitingFollowUps(source: plan.source.name)) ?? 0
+            return result
         }
+        guard result.status == .ok, !dryRun else { return result }
         var queue = result.followUps
         var seenKeys = Set<String>()
         var ran = 0
@@ -133,16 +145,18 @@ package struct SyncRunner: Sendable {
 
     /// Runs the source's due follow-up jobs from the queue, one at a time, each as a daemon's
     /// worker runs a job (attempts, timeout, retries, quarantine, audit row), until none is due.
-    /// One that fails stays queued to retry later (or goes to quarantine) and the others run on;
-    /// a rate limit or a call abandoned past its grace stops the loop (the rest stay queued).
+    /// One that fails goes back to the queue to retry after its backoff (or to quarantine) and
+    /// the others run on; a rate limit or a call abandoned past its grace stops the loop (the
+    /// rest stay queued). A discovery (`sync` job) asked for since `since` runs once.
     private func runQueued(
-        after first: Result, instance: ConnectorInstance, plan: QueuedFollowUps,
+        after first: Result, since: Date, instance: ConnectorInstance, plan: QueuedFollowUps,
         interrupted: @escaping @Sendable () -> Bool, observe: @escaping @Sendable (PluginCall) -> Void
     ) async -> Result {
         var result = first
         let runner = JobRunner(
             queue: plan.queue, clock: SystemScheduleClock(), logger: logger, watchdog: plan.watchdog, finishedLevel: .debug)
         var ran = 0
+        var syncsSince: Date? = since
         while !interrupted() {
             if ran >= Self.followUpLimit {
                 logger.warning("stopping after \(Self.followUpLimit) follow-up jobs of \(plan.source.name); the rest stay queued")
@@ -151,7 +165,7 @@ package struct SyncRunner: Sendable {
             let job: Job
             do {
                 guard let next = try plan.queue.leaseFollowUp(
-                    source: plan.source.name, owner: plan.owner, now: Date(), leaseFor: runner.leaseDuration)
+                    source: plan.source.name, syncsSince: syncsSince, owner: plan.owner, now: Date(), leaseFor: runner.leaseDuration)
                 else { break }
                 job = next
             } catch {
@@ -159,24 +173,17 @@ package struct SyncRunner: Sendable {
                 result.message = "cannot lease a follow-up job: \(error)"
                 break
             }
-            let report = await runner.run(
-                job, instance: instance, source: plan.source,
-                register: { call in
-                    guard let call else { return }
-                    observe(call)
-                    // A Ctrl-C between the lease and here found no call to cancel.
-                    if interrupted() { call.cancel() }
-                },
-                interrupted: interrupted)
+            if job.kind == "sync" { syncsSince = nil }
+            let report = await run(job, runner: runner, instance: instance, plan: plan, interrupted: interrupted, observe: observe)
+            result.counts = result.counts + report.counts
+            result.rejected += report.rejected
+            result.duration += report.duration
             if report.interrupted {
                 result.status = .retry
                 result.message = "interrupted during follow-up \(job.kind) (job \(job.id)), which stays queued"
                 break
             }
             ran += 1
-            result.counts = result.counts + report.counts
-            result.rejected += report.rejected
-            result.duration += report.duration
             if report.outcome != .succeeded, result.status == .ok {
                 // The first failure is the run's; the job itself retries (or is quarantined) as
                 // a daemon's would.
@@ -192,8 +199,44 @@ package struct SyncRunner: Sendable {
             if case .rateLimited = report.outcome { break }
         }
         result.followUpsRun = ran
-        result.followUpsWaiting = (try? plan.queue.waitingFollowUps(source: plan.source.name)) ?? 0
         return result
+    }
+
+    /// Runs one leased follow-up. After a Ctrl-C its call is cancelled; one that has not
+    /// returned `watchdog.cancel_grace` later is given up on (the job goes back uncounted), as at
+    /// a daemon's shutdown, rather than waiting out the job's whole timeout.
+    private func run(
+        _ job: Job, runner: JobRunner, instance: ConnectorInstance, plan: QueuedFollowUps,
+        interrupted: @escaping @Sendable () -> Bool, observe: @escaping @Sendable (PluginCall) -> Void
+    ) async -> JobRunner.Report {
+        await withTaskGroup(of: JobRunner.Report?.self) { group in
+            group.addTask {
+                await runner.run(
+                    job, instance: instance, source: plan.source,
+                    register: { call in
+                        guard let call else { return }
+                        observe(call)
+                        // A Ctrl-C between the lease and here found no call to cancel.
+                        if interrupted() { call.cancel() }
+                    },
+                    interrupted: interrupted)
+            }
+            group.addTask {
+                while !interrupted() {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    if Task.isCancelled { return nil }
+                }
+                try? await Task.sleep(for: plan.watchdog.cancelGrace)
+                return nil
+            }
+            var report: JobRunner.Report?
+            for await ended in group {
+                // The first to end stops the other: the call ended, or the grace after Ctrl-C did.
+                group.cancelAll()
+                if let ended { report = ended }
+            }
+            return report!
+        }
     }
 
     /// The plugin status a job outcome stands for, in the summary.
@@ -253,6 +296,8 @@ package struct SyncRunner: Sendable {
             } catch {
                 result.status = .retry
                 result.message = "\(error)"
+                result.syncStatus = .retry
+                result.syncMessage = result.message
             }
         }
         let progress = call.progress

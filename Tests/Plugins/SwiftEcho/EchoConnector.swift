@@ -31,6 +31,7 @@ final class EchoConnector: Connector {
            "hang_item": {"type": "integer", "minimum": 0},
            "fail_item": {"type": "integer", "minimum": 0},
            "stuck_item": {"type": "integer", "minimum": 0},
+           "discover_item": {"type": "integer", "minimum": 0},
            "_inlet": {"type": "object"}}}
         """
 
@@ -71,6 +72,9 @@ final class EchoConnector: Connector {
         var failItem: Int?
         /// The `item` job of this number never returns, cancelled or not.
         var stuckItem: Int?
+        /// The `item` job of this number asks for a discovery: a `sync` job (unique key
+        /// `sync:SOURCE`, args `{"discovery": true}`) that emits record `discovered`.
+        var discoverItem: Int?
     }
 
     /// Runs started by this instance (for `fail_runs`).
@@ -90,6 +94,9 @@ final class EchoConnector: Connector {
     func sync(kind: String, args: JSONObject, host: InletHost) throws {
         if kind == "http" { return try fetch(args: args, host: host) }
         if kind == "item" { return try item(args: args, host: host) }
+        if args["discovery"]?.boolValue == true {
+            return try host.emit(key: "discovered", kind: "note", metadata: [:], content: Array("discovered".utf8))
+        }
         for n in 0..<(settings.followUps ?? 0) {
             try host.enqueue(kind: "item", args: ["n": .int(n)], uniqueKey: "item:\(n)")
         }
@@ -138,6 +145,7 @@ final class EchoConnector: Connector {
         }
         if n == settings.failItem { try fail() }
         if n == settings.stuckItem { while true { try nap(1000, ignoringCancel: true) } }
+        if n == settings.discoverItem { try host.enqueue(kind: "sync", args: ["discovery": .bool(true)], uniqueKey: "sync:\(source)") }
         if let sleep = settings.sleepMs { try nap(sleep) }
         try host.emit(key: "item-\(n)", kind: "item", metadata: ["n": .int(n)], content: Array("item \(n)".utf8))
     }
