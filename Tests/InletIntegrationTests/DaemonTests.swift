@@ -269,14 +269,17 @@ struct DaemonTests {
     }
 
     /// A config whose source `items` runs the echo connector with `settings` (its `follow_ups`
-    /// ask for `item` jobs, run after the sync).
-    func itemsConfig(_ settings: String, retry: String = "{ max_attempts: 3 }") -> String {
+    /// ask for `item` jobs, run after the sync), with the watchdog's `cancelGrace` and the
+    /// source's `timeout` when given.
+    func itemsConfig(_ settings: String, retry: String = "{ max_attempts: 3 }", cancelGrace: String? = nil, timeout: String? = nil) -> String {
         """
         data_dir: ./var
+        \(cancelGrace.map { "watchdog: { cancel_grace: \($0) }" } ?? "")
         sources:
           - name: items
             connector: swift-echo
             plugin: \(Self.echoPlugin)
+            \(timeout.map { "timeout: \($0)" } ?? "")
             retry: \(retry)
             config: { \(settings) }
         """
@@ -400,17 +403,9 @@ struct DaemonTests {
 
     @Test func aFollowUpThatNeverReturnsStopsTheOthersWhichStayQueued() throws {
         let world = try InletWorld()
-        try world.write("inlet.yaml", """
-            data_dir: ./var
-            watchdog: { cancel_grace: 200ms }
-            sources:
-              - name: items
-                connector: swift-echo
-                plugin: \(Self.echoPlugin)
-                timeout: 2s
-                retry: { max_attempts: 3, backoff: 1h, max_backoff: 1h }
-                config: { follow_ups: 4, stuck_item: 1 }
-            """)
+        try world.write(
+            "inlet.yaml",
+            itemsConfig("follow_ups: 4, stuck_item: 1", retry: "{ max_attempts: 3, backoff: 1h, max_backoff: 1h }", cancelGrace: "200ms", timeout: "2s"))
         let result = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
         #expect(result.status == 1, "\(result.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
@@ -426,16 +421,7 @@ struct DaemonTests {
 
     @Test func ctrlCDuringAFollowUpThatIgnoresItGivesTheJobBackAfterTheGrace() throws {
         let world = try InletWorld()
-        try world.write("inlet.yaml", """
-            data_dir: ./var
-            watchdog: { cancel_grace: 300ms }
-            sources:
-              - name: items
-                connector: swift-echo
-                plugin: \(Self.echoPlugin)
-                retry: { max_attempts: 1 }
-                config: { follow_ups: 3, stuck_item: 1 }
-            """)
+        try world.write("inlet.yaml", itemsConfig("follow_ups: 3, stuck_item: 1", retry: "{ max_attempts: 1 }", cancelGrace: "300ms"))
         let sync = try world.launch(["sync", "items", "-c", "inlet.yaml", "--json"], stdout: "summary.json", stderr: "sync.log")
         defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
         try waitUntil("item 1 runs") { try itemStates(world)[1] == "running" }
