@@ -370,9 +370,9 @@ struct DaemonTests {
 
     @Test func aFailingFollowUpStaysQueuedToRetryWhileTheOthersRunAndARateLimitStopsThem() throws {
         let world = try InletWorld()
-        // A backoff of up to an hour (full jitter): the failed job is not due again within this run.
+        // A backoff of up to 1000 hours (full jitter): the failed job is not due again within this run.
         try world.write(
-            "inlet.yaml", itemsConfig("follow_ups: 5, fail_item: 2, fail_status: retry", retry: "{ max_attempts: 3, backoff: 1h, max_backoff: 1h }"))
+            "inlet.yaml", itemsConfig("follow_ups: 5, fail_item: 2, fail_status: retry", retry: "{ max_attempts: 3, backoff: 1000h, max_backoff: 1000h }"))
         let failing = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
         #expect(failing.status == 1, "\(failing.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(failing.stdout.utf8)) as? [String: Any]
@@ -405,7 +405,7 @@ struct DaemonTests {
         let world = try InletWorld()
         try world.write(
             "inlet.yaml",
-            itemsConfig("follow_ups: 4, stuck_item: 1", retry: "{ max_attempts: 3, backoff: 1h, max_backoff: 1h }", cancelGrace: "200ms", timeout: "2s"))
+            itemsConfig("follow_ups: 4, stuck_item: 1", retry: "{ max_attempts: 3, backoff: 1000h, max_backoff: 1000h }", cancelGrace: "200ms", timeout: "2s"))
         let result = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
         #expect(result.status == 1, "\(result.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
@@ -456,6 +456,15 @@ struct DaemonTests {
 
     @Test func aDiscoveryAskedForByAFollowUpRunsOnceAndAFailedFollowUpIsNotTheSourcesLastSync() throws {
         let world = try InletWorld()
+        // A sync queued long before (a daemon's, never run): the discovery asked for merges into it.
+        try world.write("inlet.yaml", itemsConfig(""))
+        #expect(try world.inlet(["sync", "items", "-c", "inlet.yaml"]).status == 0)
+        try DatabaseQueue(path: world.path("var/inlet.db")).write { db in
+            try db.execute(sql: """
+                INSERT INTO jobs (source, kind, args, priority, run_at, state, attempts, max_attempts, unique_key, created_at, updated_at)
+                VALUES ('items', 'sync', '{}', 5, 0, 'queued', 0, 3, 'sync:items', 0, 0)
+                """)
+        }
         try world.write("inlet.yaml", itemsConfig("follow_ups: 3, discover_item: 1, fail_item: 2, fail_status: failed"))
         let result = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
         #expect(result.status == 1, "\(result.stderr)")

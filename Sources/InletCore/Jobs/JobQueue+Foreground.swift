@@ -8,8 +8,8 @@ extension JobQueue {
     static let followUpCondition = "j.state = 'queued' AND j.source = ? AND j.kind NOT IN ('sync', 'webhook')"
 
     /// Leases the next due follow-up job of `source` to a foreground `inlet sync`, highest
-    /// priority first; with `syncsSince`, a `sync` job queued since then too (a discovery the
-    /// connector asked for during this run, as GitHub's when a repository is gone). The sync
+    /// priority first; with `syncsSince`, a `sync` job queued (or merged into) since then too (a
+    /// discovery the connector asked for during this run, as GitHub's when a repository is gone). The sync
     /// holds data_dir alone (no daemon leases beside it); a job whose unique key is running
     /// waits, as in the daemon's lease.
     /// - Returns: the leased job, or nil when none is due.
@@ -19,7 +19,7 @@ extension JobQueue {
             let pick = try db.cachedStatement(sql: """
                 SELECT \(Job.selection) FROM jobs AS j
                 WHERE j.state = 'queued' AND j.source = ? AND j.run_at <= ?
-                  AND (j.kind NOT IN ('sync', 'webhook') OR (j.kind = 'sync' AND j.created_at >= ?))
+                  AND (j.kind NOT IN ('sync', 'webhook') OR (j.kind = 'sync' AND (j.created_at >= ?3 OR j.updated_at >= ?3)))
                   AND (j.unique_key IS NULL OR NOT EXISTS (
                       SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.source = j.source AND r.unique_key = j.unique_key))
                 ORDER BY j.priority, j.run_at, j.id

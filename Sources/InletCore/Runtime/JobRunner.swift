@@ -184,15 +184,16 @@ package struct JobRunner: Sendable {
             // the attempt (it was not the job's fault). The call may still run in the instance.
             call.cancel()
             let byUser = interrupted()
+            // A call the user interrupted after its timeout had already run out: that attempt counts.
             var report = giveBack(
                 job, lease, call: call, started: started,
-                reason: byUser ? Self.interruptedReason : "daemon shut down before the job finished")
+                reason: byUser ? Self.interruptedReason : "daemon shut down before the job finished", countsAsAttempt: byUser && timedOut)
             report.releasedAtShutdown = true
             report.interrupted = byUser
             callLogger.notice("released at \(byUser ? "Ctrl-C" : "shutdown"): the call did not return in time; it runs again later, its attempt not counted")
             return report
         }
-        if let result, result.status != .ok, interrupted() {
+        if let result, result.status != .ok, !timedOut, interrupted() {
             var report = giveBack(job, lease, call: call, started: started, reason: Self.interruptedReason)
             report.interrupted = true
             callLogger.notice("interrupted: job \(job.id) goes back to the queue, its attempt not counted")
@@ -299,17 +300,19 @@ package struct JobRunner: Sendable {
 
     static let interruptedReason = "inlet sync was interrupted before the job finished"
 
-    /// Gives the job back to the queue, due now, without counting the attempt: it was cut short
-    /// through no fault of its own (shutdown, Ctrl-C). What it staged since its last checkpoint
+    /// Gives the job back to the queue, due now, without counting the attempt (unless
+    /// `countsAsAttempt`): it was cut short through no fault of its own (shutdown, Ctrl-C). What it staged since its last checkpoint
     /// is not committed; the report counts what its checkpoints did.
-    private func giveBack(_ job: Job, _ lease: Lease, call: PluginCall, started: ContinuousClock.Instant, reason: String) -> Report {
+    private func giveBack(
+        _ job: Job, _ lease: Lease, call: PluginCall, started: ContinuousClock.Instant, reason: String, countsAsAttempt: Bool = false
+    ) -> Report {
         var report = Report(job: job, outcome: .retry(message: reason))
         for checkpoint in call.checkpoints { report.counts = report.counts + checkpoint.counts }
         report.rejected = call.progress.rejected
         do {
             try write(queue.database) { db in
                 try queue.verify(lease, in: db)
-                try queue.markRetry(lease, runAt: clock.now, error: reason, countsAsAttempt: false, now: clock.now, in: db)
+                try queue.markRetry(lease, runAt: clock.now, error: reason, countsAsAttempt: countsAsAttempt, now: clock.now, in: db)
             }
         } catch {
             report.leaseLost = true

@@ -64,8 +64,8 @@ package struct SyncRunner: Sendable {
         package var followUpsRun = 0
         /// Follow-up jobs committed by this call, not yet run.
         package var followUps: [StagedBatch.FollowUpJob] = []
-        /// Follow-up jobs left queued (due later: a failed attempt waiting to retry, a rate limit),
-        /// with follow-ups queued.
+        /// Follow-up jobs left queued (after an interrupt, a stuck call or a rate limit, or waiting
+        /// to retry), with follow-ups queued.
         package var followUpsWaiting = 0
         /// How the sync itself ended, before its follow-ups (what a source's last sync records:
         /// the daemon records only its `sync` jobs too).
@@ -112,6 +112,11 @@ package struct SyncRunner: Sendable {
             }
             // Also after a failed sync: its checkpoints may have queued some.
             result.followUpsWaiting = (try? plan.queue.waitingFollowUps(source: plan.source.name)) ?? 0
+            if result.status == .ok, interrupted(), result.followUpsWaiting > 0 {
+                // Stopped between two follow-ups: the run did not finish what it had to do.
+                result.status = .retry
+                result.message = "\(result.followUpsWaiting) follow-up jobs stay queued"
+            }
             return result
         }
         guard result.status == .ok, !dryRun else { return result }
@@ -180,7 +185,7 @@ package struct SyncRunner: Sendable {
             result.duration += report.duration
             if report.interrupted {
                 result.status = .retry
-                result.message = "interrupted during follow-up \(job.kind) (job \(job.id)), which stays queued"
+                result.message = "during follow-up \(job.kind) (job \(job.id)), which stays queued"
                 break
             }
             ran += 1
