@@ -134,8 +134,9 @@ struct JobsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Cancel a queued or running job.",
             discussion: """
-                A running job's lease is revoked at once: its worker stops at its next heartbeat and commits \
-                nothing. Exits 1 when the job already finished.
+                A running job's lease is revoked at once and its attempt gets an audit row (outcome \
+                cancelled); a worker still running it (the daemon's or an `inlet sync`'s) stops at its next \
+                heartbeat and commits nothing. Exits 1 when the job already finished.
                 """)
 
         @OptionGroup var options: ConfigOptions

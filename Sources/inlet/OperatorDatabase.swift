@@ -61,12 +61,13 @@ struct OperatorDatabase {
     /// The `inlet run` working on this data_dir now, if one is.
     var daemon: DaemonLock.Holder? { DaemonLock.runningDaemon(dataDirectory: config.dataDirectory) }
 
-    /// What to tell of jobs marked running when no daemon is found: a daemon that stopped (kill
-    /// -9, a crash) left them so; the next `inlet run` runs them again, or quarantines those out
-    /// of attempts. (Found by the lock file's pid: a daemon in another pid namespace is not.)
+    /// What to tell of jobs marked running when no daemon is found: an `inlet sync` runs its
+    /// follow-ups so, or a daemon or sync that stopped (kill -9, a crash) left them so; the next
+    /// `inlet run` or `inlet sync` gives those back, or quarantines those out of attempts. (Found
+    /// by the lock file's pid: a daemon in another pid namespace is not.)
     static func orphanedNote(running: Int) -> String {
-        "no `inlet run` found on this data_dir (by inlet.lock): the \(running) running job(s) were left by a daemon that stopped; "
-            + "the next `inlet run` runs them again (or quarantines those out of attempts)"
+        "no `inlet run` found on this data_dir (by inlet.lock): the \(running) running job(s) belong to an `inlet sync` still running, "
+            + "or were left by a daemon or sync that stopped; the next `inlet run` or `inlet sync` gives those back (or quarantines those out of attempts)"
     }
 
     var queue: JobQueue { JobQueue(database: database, maxSize: config.queue.maxSize) }

@@ -84,7 +84,7 @@ struct QuarantineCommand: AsyncParsableCommand {
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Retry an entry (or --all): its job runs again, or its source syncs again; the entry leaves the quarantine.",
-            discussion: "With --all every entry is retried, oldest first, and each is reported; exits 1 when any failed.")
+            discussion: "With --all every entry is retried, least recently seen first, and each is reported; exits 1 when any failed.")
 
         @OptionGroup var options: ConfigOptions
 

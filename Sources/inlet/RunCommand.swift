@@ -17,7 +17,8 @@ struct RunCommand: AsyncParsableCommand {
             running run again (the cut-short attempt counts) and nothing committed is lost. \
             SIGTERM/SIGINT stop leasing, let running jobs finish within shutdown_grace, give the \
             rest back and exit 0. SIGHUP re-reads the config; a bad one is refused and the old \
-            one keeps running. One daemon per data_dir (a lock file enforces it).
+            one keeps running. One daemon per data_dir (a lock file enforces it). If the HTTP \
+            server cannot listen on `listen`, the daemon stops the same way and exits 1.
 
             The HTTP server listens on `listen` (default 127.0.0.1:8080): POST \
             /webhooks/SOURCE (signed GitHub deliveries, stored before the answer), GET /health, \

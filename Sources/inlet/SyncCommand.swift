@@ -16,8 +16,9 @@ struct SyncCommand: AsyncParsableCommand {
             one JSON object with --json. Ctrl-C cancels: nothing after the last checkpoint is written. \
             Follow-up jobs the connector asks for are queued with the commit that asks for them and, \
             after a sync that ended OK, run here one at a time with the source's retry policy (a kill -9 \
-            loses none: the next sync or the daemon runs what is left). \
-            Exits 1 when a sync or a follow-up job failed. While `inlet run` holds the data_dir, the sync is queued for \
+            loses none: the daemon, or the next sync of the source that ends OK, runs what is left). \
+            Exits 1 when a sync or a follow-up job failed, 130 when interrupted, 2 for a disabled \
+            source while the daemon runs. While `inlet run` holds the data_dir, the sync is queued for \
             the daemon instead (a disabled source, or one the daemon cannot run now, is refused; \
             `--dry-run` runs in the foreground, writing nothing); while another `inlet sync` holds \
             it, the sync is refused.
@@ -91,6 +92,9 @@ struct SyncCommand: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
 
+        // A dry run writes no records, but opening the database migrates it: not under a
+        // daemon of an earlier build, as the other operator commands.
+        if dryRun { try OperatorDatabase.refuseToMigrateUnderADaemon(config) }
         let database = try openDatabase(config)
         // Follow-up jobs go through the queue, so a kill -9 leaves them there. Holding data_dir
         // alone, this process owns every lease: jobs still running were left by a stopped

@@ -36,7 +36,7 @@ enum SyncSummary {
         for (name, value) in rows { lines.append("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(value)") }
         if result.followUpsRun > 0 { lines.append("  follow-up jobs run: \(result.followUpsRun)") }
         if result.followUpsWaiting > 0 {
-            lines.append("  follow-up jobs waiting: \(result.followUpsWaiting) (queued: the next `inlet sync` or the daemon runs them)")
+            lines.append("  follow-up jobs waiting: \(result.followUpsWaiting) (queued: the daemon, or the next `inlet sync` of this source that ends OK, runs them)")
         }
         if result.dryRun {
             for change in result.plannedChanges.prefix(1000) {

@@ -175,7 +175,7 @@ struct OperatorCommandsTests {
         #expect(lines.count == 5)
         #expect(lines.first?.hasPrefix("ID  SOURCE  KIND     STATE        PRI  ATTEMPTS  RUN AT") == true)
         // No daemon holds data_dir: the job marked running is one a stopped daemon left.
-        #expect(lines.last == "no `inlet run` found on this data_dir (by inlet.lock): the 1 running job(s) were left by a daemon that stopped; the next `inlet run` runs them again (or quarantines those out of attempts)")
+        #expect(lines.last == "no `inlet run` found on this data_dir (by inlet.lock): the 1 running job(s) belong to an `inlet sync` still running, or were left by a daemon or sync that stopped; the next `inlet run` or `inlet sync` gives those back (or quarantines those out of attempts)")
         // Newest first; relative due times; errors on one truncated line.
         #expect(lines[1].contains("web") && lines[1].contains("quarantined") && lines[1].contains("5/5")
                 && lines[1].contains("connection refused by the peer") && lines[1].hasSuffix("…"))
@@ -578,7 +578,7 @@ struct OperatorCommandsTests {
         #expect(lines.suffix(3) == [
             "queue: 4 of 200 (2.0%): 3 queued, 1 running",
             "daemon: not running (no live pid in inlet.lock; schedules and queued jobs wait for `inlet run`)",
-            "no `inlet run` found on this data_dir (by inlet.lock): the 1 running job(s) were left by a daemon that stopped; the next `inlet run` runs them again (or quarantines those out of attempts)",
+            "no `inlet run` found on this data_dir (by inlet.lock): the 1 running job(s) belong to an `inlet sync` still running, or were left by a daemon or sync that stopped; the next `inlet run` or `inlet sync` gives those back (or quarantines those out of attempts)",
         ])
     }
 
