@@ -285,6 +285,14 @@ struct DaemonTests {
         """
     }
 
+    /// Runs `inlet sync items --json` in the world: its result and the summary it printed.
+    func syncJSON(_ world: InletWorld) throws -> (ProcessResult, [String: Any]) {
+        let result = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        let summary = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)\n\(result.stderr)")
+        return (result, summary)
+    }
+
     /// The state of each `item` job, by its number.
     func itemStates(_ world: InletWorld) throws -> [Int: String] {
         try read(world) { db in
@@ -320,14 +328,13 @@ struct DaemonTests {
                 VALUES ('items', 'item', '{"n": 99}', 5, 0, 'succeeded', 1, 3, 0, 0, 0)
                 """)
         }
-        let next = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        let (next, summary) = try syncJSON(world)
         #expect(next.status == 0, "\(next.stderr)")
         #expect(next.stderr.contains("jobs a stopped process left running: 1 requeued, 0 quarantined"), "\(next.stderr)")
         #expect(try itemStates(world)[99] == nil, "pruned")
-        let summary = try JSONSerialization.jsonObject(with: Data(next.stdout.utf8)) as? [String: Any]
-        #expect(summary?["follow_ups_run"] as? Int == 15, "\(next.stdout)")
-        #expect(summary?["follow_ups_waiting"] as? Int == 0)
-        #expect(summary?["written"] as? Int == 15)
+        #expect(summary["follow_ups_run"] as? Int == 15, "\(next.stdout)")
+        #expect(summary["follow_ups_waiting"] as? Int == 0)
+        #expect(summary["written"] as? Int == 15)
         #expect(try itemStates(world).values.allSatisfy { $0 == "succeeded" })
         try read(world) { db in
             let keys = try String.fetchAll(db, sql: "SELECT key FROM documents WHERE version = 1")
@@ -373,13 +380,12 @@ struct DaemonTests {
         // A backoff of up to 1000 hours (full jitter): the failed job is not due again within this run.
         try world.write(
             "inlet.yaml", itemsConfig("follow_ups: 5, fail_item: 2, fail_status: retry", retry: "{ max_attempts: 3, backoff: 1000h, max_backoff: 1000h }"))
-        let failing = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        let (failing, summary) = try syncJSON(world)
         #expect(failing.status == 1, "\(failing.stderr)")
-        let summary = try JSONSerialization.jsonObject(with: Data(failing.stdout.utf8)) as? [String: Any]
-        #expect(summary?["status"] as? String == "RETRY", "\(failing.stdout)")
-        #expect((summary?["message"] as? String)?.contains("follow-up item") == true, "\(failing.stdout)")
-        #expect(summary?["follow_ups_run"] as? Int == 5)
-        #expect(summary?["follow_ups_waiting"] as? Int == 1)
+        #expect(summary["status"] as? String == "RETRY", "\(failing.stdout)")
+        #expect((summary["message"] as? String)?.contains("follow-up item") == true, "\(failing.stdout)")
+        #expect(summary["follow_ups_run"] as? Int == 5)
+        #expect(summary["follow_ups_waiting"] as? Int == 1)
         #expect(try itemStates(world) == [0: "succeeded", 1: "succeeded", 2: "queued", 3: "succeeded", 4: "succeeded"])
         try read(world) { db throws in
             // Its attempt counted; it waits for its backoff.
@@ -391,13 +397,12 @@ struct DaemonTests {
         // A rate limit stops the loop: the rest would only be refused too.
         let limited = try InletWorld()
         try limited.write("inlet.yaml", itemsConfig("follow_ups: 5, fail_item: 2, fail_status: rate_limited"))
-        let result = try limited.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        let (result, stopped) = try syncJSON(limited)
         #expect(result.status == 1, "\(result.stderr)")
-        let stopped = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
-        #expect(stopped?["status"] as? String == "RATE_LIMITED", "\(result.stdout)")
-        #expect(stopped?["retry_after_seconds"] as? Double == 42)
-        #expect(stopped?["follow_ups_run"] as? Int == 3)
-        #expect(stopped?["follow_ups_waiting"] as? Int == 3)
+        #expect(stopped["status"] as? String == "RATE_LIMITED", "\(result.stdout)")
+        #expect(stopped["retry_after_seconds"] as? Double == 42)
+        #expect(stopped["follow_ups_run"] as? Int == 3)
+        #expect(stopped["follow_ups_waiting"] as? Int == 3)
         #expect(try itemStates(limited) == [0: "succeeded", 1: "succeeded", 2: "queued", 3: "queued", 4: "queued"])
     }
 
@@ -406,14 +411,13 @@ struct DaemonTests {
         try world.write(
             "inlet.yaml",
             itemsConfig("follow_ups: 4, stuck_item: 1", retry: "{ max_attempts: 3, backoff: 1000h, max_backoff: 1000h }", cancelGrace: "200ms", timeout: "2s"))
-        let result = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        let (result, summary) = try syncJSON(world)
         #expect(result.status == 1, "\(result.stderr)")
-        let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
-        #expect(summary?["status"] as? String == "RETRY", "\(result.stdout)")
+        #expect(summary["status"] as? String == "RETRY", "\(result.stdout)")
         // The watchdog's grace is the config's.
-        #expect((summary?["message"] as? String)?.contains("timeout 2s + grace 200ms; call abandoned") == true, "\(result.stdout)")
-        #expect(summary?["follow_ups_run"] as? Int == 2)
-        #expect(summary?["follow_ups_waiting"] as? Int == 3)
+        #expect((summary["message"] as? String)?.contains("timeout 2s + grace 200ms; call abandoned") == true, "\(result.stdout)")
+        #expect(summary["follow_ups_run"] as? Int == 2)
+        #expect(summary["follow_ups_waiting"] as? Int == 3)
         // Its thread still holds the instance: the next calls would only have waited and timed out.
         #expect(result.stderr.contains("did not return: the other follow-ups stay queued"), "\(result.stderr)")
         #expect(try itemStates(world) == [0: "succeeded", 1: "queued", 2: "queued", 3: "queued"])
@@ -445,12 +449,11 @@ struct DaemonTests {
         #expect(dry.status == 1, "\(dry.stderr)")
         #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") } == 0)
 
-        let failed = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        let (failed, summary) = try syncJSON(world)
         #expect(failed.status == 1, "\(failed.stderr)")
-        let summary = try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: Any]
-        #expect(summary?["status"] as? String == "RETRY", "\(failed.stdout)")
-        #expect(summary?["follow_ups_run"] as? Int == 0)
-        #expect(summary?["follow_ups_waiting"] as? Int == 3)
+        #expect(summary["status"] as? String == "RETRY", "\(failed.stdout)")
+        #expect(summary["follow_ups_run"] as? Int == 0)
+        #expect(summary["follow_ups_waiting"] as? Int == 3)
         #expect(try itemStates(world) == [0: "queued", 1: "queued", 2: "queued"])
     }
 
@@ -466,11 +469,10 @@ struct DaemonTests {
                 """)
         }
         try world.write("inlet.yaml", itemsConfig("follow_ups: 3, discover_item: 1, fail_item: 2, fail_status: failed"))
-        let result = try world.inlet(["sync", "items", "-c", "inlet.yaml", "--json"])
+        let (result, summary) = try syncJSON(world)
         #expect(result.status == 1, "\(result.stderr)")
-        let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
-        #expect(summary?["follow_ups_run"] as? Int == 4, "\(result.stdout)")
-        #expect(summary?["status"] as? String == "FAILED")
+        #expect(summary["follow_ups_run"] as? Int == 4, "\(result.stdout)")
+        #expect(summary["status"] as? String == "FAILED")
         try read(world) { db throws in
             #expect(try String.fetchOne(db, sql: "SELECT key FROM documents WHERE key = 'discovered'") == "discovered")
             #expect(try String.fetchAll(db, sql: "SELECT state FROM jobs WHERE kind = 'sync'") == ["succeeded"])
