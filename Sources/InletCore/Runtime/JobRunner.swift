@@ -52,7 +52,7 @@ package struct JobRunner: Sendable {
         /// the call may still be running inside the instance (which must not be destroyed).
         package var releasedAtShutdown = false
         /// The user stopped the foreground `inlet sync` running it and the call did not end OK:
-        /// the job was given back without counting the attempt.
+        /// the job was given back, its attempt not counted (unless it had already timed out).
         package var interrupted = false
 
         /// What the circuit breaker learns: true/false, or nil when the run says nothing about
@@ -185,12 +185,14 @@ package struct JobRunner: Sendable {
             call.cancel()
             let byUser = interrupted()
             // A call the user interrupted after its timeout had already run out: that attempt counts.
+            let counted = byUser && timedOut
             var report = giveBack(
                 job, lease, call: call, started: started,
-                reason: byUser ? Self.interruptedReason : "daemon shut down before the job finished", countsAsAttempt: byUser && timedOut)
+                reason: byUser ? Self.interruptedReason : "daemon shut down before the job finished", countsAsAttempt: counted)
             report.releasedAtShutdown = true
             report.interrupted = byUser
-            callLogger.notice("released at \(byUser ? "Ctrl-C" : "shutdown"): the call did not return in time; it runs again later, its attempt not counted")
+            callLogger.notice(
+                "released at \(byUser ? "Ctrl-C" : "shutdown"): the call did not return in time; it runs again later, its attempt \(counted ? "counted" : "not counted")")
             return report
         }
         if let result, result.status != .ok, !timedOut, interrupted() {
@@ -301,8 +303,9 @@ package struct JobRunner: Sendable {
     static let interruptedReason = "inlet sync was interrupted before the job finished"
 
     /// Gives the job back to the queue, due now, without counting the attempt (unless
-    /// `countsAsAttempt`): it was cut short through no fault of its own (shutdown, Ctrl-C). What it staged since its last checkpoint
-    /// is not committed; the report counts what its checkpoints did.
+    /// `countsAsAttempt`): it was cut short through no fault of its own (shutdown, Ctrl-C). What
+    /// it staged since its last checkpoint is not committed; the report counts what its
+    /// checkpoints did.
     private func giveBack(
         _ job: Job, _ lease: Lease, call: PluginCall, started: ContinuousClock.Instant, reason: String, countsAsAttempt: Bool = false
     ) -> Report {
