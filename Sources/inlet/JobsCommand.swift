@@ -33,7 +33,7 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(help: "At most this many jobs.")
         var limit = 50
 
-        @Flag(help: "Print one JSON array of jobs (times in ISO 8601).")
+        @Flag(help: "Print one JSON array of jobs (times in ISO 8601); a cut list is said on standard error.")
         var json = false
 
         func validate() throws {
@@ -49,6 +49,8 @@ struct JobsCommand: AsyncParsableCommand {
             jobs = Array(jobs.prefix(limit))
             if json {
                 JSONOutput.print(jobs.map(JobOutput.object))
+                // On standard error: standard output stays one JSON array.
+                if more { printError("… and more (the first \(limit) shown; --limit N for more)") }
             } else if jobs.isEmpty {
                 print("No jobs\(filterDescription).")
             } else {

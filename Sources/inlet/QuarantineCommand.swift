@@ -253,7 +253,7 @@ enum QuarantineOutput {
         var object: [String: Any] = [
             "id": entry.id, "source": entry.source, "kind": entry.kind, "key": entry.key, "error": entry.error,
             "job_id": JSONOutput.orNull(entry.jobID), "created_at": entry.createdAt, "seen": entry.seen,
-            "last_seen_at": JSONOutput.orNull(entry.lastSeenAt),
+            "last_seen_at": entry.lastSeenAt,
             "size": JSONOutput.orNull(entry.bytes?.count),
         ]
         if withBytes {
@@ -287,7 +287,7 @@ enum QuarantineOutput {
 
     static func details(_ entry: QuarantineStore.Entry, now: Date) -> String {
         let stored = TimeText.parseStored(entry.createdAt).map { TimeText.detailed($0, now: now) } ?? entry.createdAt
-        let lastSeen = entry.lastSeenAt.map { TimeText.parseStored($0).map { TimeText.detailed($0, now: now) } ?? $0 } ?? "-"
+        let lastSeen = TimeText.parseStored(entry.lastSeenAt).map { TimeText.detailed($0, now: now) } ?? entry.lastSeenAt
         var lines = [
             "quarantine entry \(entry.id)",
             "  source      \(entry.source)",
@@ -317,7 +317,7 @@ enum QuarantineOutput {
     }
 
     private static func lastSeen(_ entry: QuarantineStore.Entry, now: Date) -> String {
-        let stored = entry.lastSeenAt ?? entry.createdAt
+        let stored = entry.lastSeenAt
         return TimeText.parseStored(stored).map { TimeText.relative($0, now: now) } ?? stored
     }
 }

@@ -144,6 +144,8 @@ struct AdminAPITests {
             let jobEntry = try #require(entries.first { $0["kind"] as? String == "job" })
             let itemEntry = try #require(entries.first { $0["kind"] as? String == "item" })
             #expect(itemEntry["size"] as? Int == 2)
+            // Seen once: last seen when it was put aside.
+            #expect(itemEntry["seen"] as? Int == 1 && itemEntry["last_seen_at"] as? String == "now")
             let jobEntryID = try #require((jobEntry["id"] as? NSNumber)?.int64Value)
             let itemEntryID = try #require((itemEntry["id"] as? NSNumber)?.int64Value)
 

@@ -192,8 +192,12 @@ struct OperatorCommandsTests {
         #expect(quarantined.map { $0["id"] as? Int } == [3])
         let ofFiles = try array(try world.inlet(["jobs", "list", "-c", "inlet.yaml", "--source", "files", "--json"]))
         #expect(ofFiles.map { $0["id"] as? Int } == [2, 1])
-        let newest = try array(try world.inlet(["jobs", "list", "-c", "inlet.yaml", "--limit", "1", "--json"]))
+        let newestRun = try world.inlet(["jobs", "list", "-c", "inlet.yaml", "--limit", "1", "--json"])
+        let newest = try array(newestRun)
         #expect(newest.map { $0["id"] as? Int } == [3])
+        // A cut JSON list says so on standard error; a whole one says nothing.
+        #expect(newestRun.stderr == "… and more (the first 1 shown; --limit N for more)\n")
+        #expect(try world.inlet(["jobs", "list", "-c", "inlet.yaml", "--limit", "3", "--json"]).stderr == "")
         // A list cut at --limit says so.
         let cut = try world.inlet(["jobs", "list", "-c", "inlet.yaml", "--limit", "2"]).stdout.split(separator: "\n")
         #expect(cut.count == 5 && cut[3] == "… and more (the first 2 shown; --limit N for more)")

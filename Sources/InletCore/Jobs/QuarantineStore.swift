@@ -16,8 +16,8 @@ package struct QuarantineStore: Sendable {
         package var createdAt: String
         /// How many times an item was put aside (1 for a job).
         package var seen: Int
-        /// When an item was last put aside, if more than once.
-        package var lastSeenAt: String?
+        /// When the entry was last put aside (`createdAt` until an item is seen again).
+        package var lastSeenAt: String
 
         package init(row: Row) {
             id = row["id"]
@@ -29,7 +29,7 @@ package struct QuarantineStore: Sendable {
             jobID = row["job_id"]
             createdAt = row["created_at"]
             seen = row["seen"]
-            lastSeenAt = row["last_seen_at"]
+            lastSeenAt = row["last_seen_at"] ?? createdAt
         }
     }
 

@@ -248,7 +248,7 @@ struct QuarantineView: Encodable {
     var jobID: Int64?
     var createdAt: String
     var seen: Int
-    var lastSeenAt: String?
+    var lastSeenAt: String
 
     init(_ entry: QuarantineStore.Entry) {
         id = entry.id
