@@ -57,7 +57,7 @@ struct JobsCommand: AsyncParsableCommand {
                 print(JobOutput.table(jobs, now: Date()))
                 if more { print("… and more (the first \(limit) shown; --limit N for more)") }
                 let running = jobs.filter { $0.state == .running }.count
-                if running > 0, opened.daemon == nil { print(OperatorDatabase.orphanedNote(running: running)) }
+                if running > 0, opened.daemon == nil { print(OperatorDatabase.orphanedNote(running: running, syncPID: opened.sync?.pid)) }
             }
         }
 

@@ -61,13 +61,20 @@ struct OperatorDatabase {
     /// The `inlet run` working on this data_dir now, if one is.
     var daemon: DaemonLock.Holder? { DaemonLock.runningDaemon(dataDirectory: config.dataDirectory) }
 
-    /// What to tell of jobs marked running when no daemon is found: an `inlet sync` runs its
-    /// follow-ups so, or a daemon or sync that stopped (kill -9, a crash) left them so; the next
-    /// `inlet run` or `inlet sync` gives those back, or quarantines those out of attempts. (Found
-    /// by the lock file's pid: a daemon in another pid namespace is not.)
-    static func orphanedNote(running: Int) -> String {
-        "no `inlet run` found on this data_dir (by inlet.lock): the \(running) running job(s) belong to an `inlet sync` still running, "
-            + "or were left by a daemon or sync that stopped; the next `inlet run` or `inlet sync` gives those back (or quarantines those out of attempts)"
+    /// The foreground `inlet sync` working on this data_dir now, if one is.
+    var sync: DaemonLock.Holder? { DaemonLock.running(.sync, dataDirectory: config.dataDirectory) }
+
+    /// What to tell of jobs marked running when no daemon is found. With a live `inlet sync`
+    /// holding the lock they are the follow-ups it runs: it gave back, at its start, what a
+    /// stopped process had left. Without one, a daemon or sync that stopped (kill -9, a crash)
+    /// left them; the next `inlet run` or `inlet sync` gives those back, or quarantines those
+    /// out of attempts. (Found by the lock file's pid: a process in another pid namespace is not.)
+    static func orphanedNote(running: Int, syncPID: Int32?) -> String {
+        if let syncPID {
+            return "the \(running) running job(s) are the follow-ups of the `inlet sync` working on this data_dir now (pid \(syncPID))"
+        }
+        return "no `inlet run` or `inlet sync` found on this data_dir (by inlet.lock): the \(running) running job(s) were left by one that stopped; "
+            + "the next `inlet run` or `inlet sync` gives those back (or quarantines those out of attempts)"
     }
 
     var queue: JobQueue { JobQueue(database: database, maxSize: config.queue.maxSize) }

@@ -176,8 +176,13 @@ final class DaemonLock {
     /// `run`), without taking the lock: taken even briefly, it would make a daemon starting
     /// at that moment refuse to.
     static func runningDaemon(dataDirectory: String) -> Holder? {
+        running(.daemon, dataDirectory: dataDirectory)
+    }
+
+    /// The process in `role` holding `dataDirectory` now, as its lock file tells (pid alive).
+    static func running(_ role: Role, dataDirectory: String) -> Holder? {
         let path = (dataDirectory as NSString).appendingPathComponent("inlet.lock")
-        guard let holder = Holder(file: path), holder.role == .daemon else { return nil }
+        guard let holder = Holder(file: path), holder.role == role else { return nil }
         return kill(holder.pid, 0) == 0 || errno == EPERM ? holder : nil
     }
 

@@ -33,6 +33,8 @@ struct StatusReport {
     var databaseExists: Bool
     /// The pid of the `inlet run` working on data_dir now, if one is.
     var daemonPID: Int32?
+    /// The pid of the foreground `inlet sync` working on data_dir now, if one is.
+    var syncPID: Int32?
     var sources: [Source] = []
     var queued = 0
     var running = 0
@@ -52,7 +54,8 @@ struct StatusReport {
     static func build(config: InletConfig, opened: OperatorDatabase?) throws -> StatusReport {
         var report = StatusReport(
             databasePath: OperatorDatabase.path(of: config), databaseExists: opened != nil,
-            daemonPID: DaemonLock.runningDaemon(dataDirectory: config.dataDirectory)?.pid, maxSize: config.queue.maxSize)
+            daemonPID: DaemonLock.runningDaemon(dataDirectory: config.dataDirectory)?.pid,
+            syncPID: DaemonLock.running(.sync, dataDirectory: config.dataDirectory)?.pid, maxSize: config.queue.maxSize)
         var statuses: [String: SourceStatusStore.Row] = [:]
         var latest: [String: AuditLog.Entry] = [:]
         var quarantined: [String: Int] = [:]
@@ -118,6 +121,7 @@ struct StatusReport {
         [
             "database": ["path": databasePath, "exists": databaseExists],
             "daemon": ["running": daemonPID != nil, "pid": JSONOutput.orNull(daemonPID.map(Int.init))],
+            "sync": ["running": syncPID != nil, "pid": JSONOutput.orNull(syncPID.map(Int.init))],
             "sources": sources.map { source -> [String: Any] in
                 [
                     "name": source.name,
@@ -197,7 +201,8 @@ struct StatusReport {
         } else {
             // Next runs and queued jobs wait for one.
             lines.append("daemon: not running (no live pid in inlet.lock; schedules and queued jobs wait for `inlet run`)")
-            if running > 0 { lines.append(OperatorDatabase.orphanedNote(running: running)) }
+            if let syncPID { lines.append("sync: an `inlet sync` is running (pid \(syncPID))") }
+            if running > 0 { lines.append(OperatorDatabase.orphanedNote(running: running, syncPID: syncPID)) }
         }
         return lines.joined(separator: "\n")
     }

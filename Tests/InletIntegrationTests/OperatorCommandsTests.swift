@@ -125,6 +125,7 @@ struct OperatorCommandsTests {
         let json = try object(try world.inlet(["status", "-c", "inlet.yaml", "--json"]))
         #expect((json["database"] as? [String: Any])?["exists"] as? Bool == false)
         #expect((json["daemon"] as? [String: Any])?["running"] as? Bool == false)
+        #expect((json["sync"] as? [String: Any])?["running"] as? Bool == false)
         #expect((json["sources"] as? [[String: Any]])?.map { $0["name"] as? String } == ["files", "web"])
 
         for command in [["jobs", "list"], ["jobs", "show", "1"], ["jobs", "retry", "1"], ["quarantine", "list"], ["quarantine", "drop", "1"], ["export"]] {
@@ -175,7 +176,7 @@ struct OperatorCommandsTests {
         #expect(lines.count == 5)
         #expect(lines.first?.hasPrefix("ID  SOURCE  KIND     STATE        PRI  ATTEMPTS  RUN AT") == true)
         // No daemon holds data_dir: the job marked running is one a stopped daemon left.
-        #expect(lines.last == "no `inlet run` found on this data_dir (by inlet.lock): the 1 running job(s) belong to an `inlet sync` still running, or were left by a daemon or sync that stopped; the next `inlet run` or `inlet sync` gives those back (or quarantines those out of attempts)")
+        #expect(lines.last == Self.leftBehind)
         // Newest first; relative due times; errors on one truncated line.
         #expect(lines[1].contains("web") && lines[1].contains("quarantined") && lines[1].contains("5/5")
                 && lines[1].contains("connection refused by the peer") && lines[1].hasSuffix("…"))
@@ -582,9 +583,27 @@ struct OperatorCommandsTests {
         #expect(lines.suffix(3) == [
             "queue: 4 of 200 (2.0%): 3 queued, 1 running",
             "daemon: not running (no live pid in inlet.lock; schedules and queued jobs wait for `inlet run`)",
-            "no `inlet run` found on this data_dir (by inlet.lock): the 1 running job(s) belong to an `inlet sync` still running, or were left by a daemon or sync that stopped; the next `inlet run` or `inlet sync` gives those back (or quarantines those out of attempts)",
+            Self.leftBehind,
         ])
+
+        // A live foreground `inlet sync` holds the lock (here: a lock file naming this test's
+        // own live pid): the running job is its follow-up, not one left behind.
+        _ = try world.write("var/inlet.lock", "\(getpid())\nsync\n")
+        let during = try world.inlet(["status", "-c", "inlet.yaml"]).stdout.split(separator: "\n").map(String.init)
+        #expect(during.suffix(3) == [
+            "daemon: not running (no live pid in inlet.lock; schedules and queued jobs wait for `inlet run`)",
+            "sync: an `inlet sync` is running (pid \(getpid()))",
+            "the 1 running job(s) are the follow-ups of the `inlet sync` working on this data_dir now (pid \(getpid()))",
+        ])
+        let duringJSON = try #require(try JSONSerialization.jsonObject(with: Data(try world.inlet(["status", "-c", "inlet.yaml", "--json"]).stdout.utf8)) as? [String: Any])
+        #expect((duringJSON["sync"] as? [String: Any])?["pid"] as? Int == Int(getpid()))
+        #expect((duringJSON["daemon"] as? [String: Any])?["running"] as? Bool == false)
+        let jobs = try world.inlet(["jobs", "list", "-c", "inlet.yaml"]).stdout.split(separator: "\n").map(String.init)
+        #expect(jobs.last == "the 1 running job(s) are the follow-ups of the `inlet sync` working on this data_dir now (pid \(getpid()))")
     }
+
+    /// What `status` and `jobs list` say of running jobs with no daemon or sync on the data_dir.
+    static let leftBehind = "no `inlet run` or `inlet sync` found on this data_dir (by inlet.lock): the 1 running job(s) were left by one that stopped; the next `inlet run` or `inlet sync` gives those back (or quarantines those out of attempts)"
 
     // MARK: - The command line itself
 
