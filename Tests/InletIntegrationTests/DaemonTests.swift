@@ -440,6 +440,30 @@ struct DaemonTests {
         #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE unique_key = 'item:1'") } == 0)
     }
 
+    @Test func ctrlCAfterAFollowUpsTimeoutAtItsLastAttemptQuarantinesIt() throws {
+        let world = try InletWorld()
+        // Ctrl-C lands before the 2s timeout; the timeout runs out during the 5s grace that
+        // follows the Ctrl-C: that attempt counts, and it was the job's last.
+        try world.write("inlet.yaml", itemsConfig("follow_ups: 2, stuck_item: 1", retry: "{ max_attempts: 1 }", cancelGrace: "5s", timeout: "2s"))
+        let sync = try world.launch(["sync", "items", "-c", "inlet.yaml", "--json"], stdout: "summary.json", stderr: "sync.log")
+        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
+        try waitUntil("item 1 runs") { try itemStates(world)[1] == "running" }
+        kill(sync.processIdentifier, SIGINT)
+        try waitUntil("the sync exits", limit: .seconds(30)) { !sync.isRunning }
+        #expect(sync.terminationStatus == 130)
+        let printed = world.contents("summary.json")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
+        #expect(summary["status"] as? String == "INTERRUPTED")
+        // Quarantined, not queued for an attempt beyond max_attempts; its history says why.
+        #expect(try itemStates(world) == [0: "succeeded", 1: "quarantined"], "\(world.contents("sync.log"))")
+        try read(world) { db throws in
+            #expect(try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE unique_key = 'item:1'") == 1)
+            #expect(try String.fetchOne(db, sql: "SELECT error FROM quarantine WHERE kind = 'job'")?.contains("timed out after 2s") == true)
+            let outcome = try String.fetchOne(db, sql: "SELECT outcome FROM audit WHERE job_id = (SELECT id FROM jobs WHERE unique_key = 'item:1')")
+            #expect(outcome == "timed_out" || outcome == "stuck")
+        }
+    }
+
     @Test func aFailedSyncRunsNoFollowUpsAndSaysWhichItQueuedADryRunQueuesNone() throws {
         let world = try InletWorld()
         // The follow-ups commit with the first record's checkpoint; the sync fails after it.

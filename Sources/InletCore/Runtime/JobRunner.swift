@@ -184,15 +184,29 @@ package struct JobRunner: Sendable {
             // the attempt (it was not the job's fault). The call may still run in the instance.
             call.cancel()
             let byUser = interrupted()
-            // A call the user interrupted after its timeout had already run out: that attempt counts.
+            // A call the user interrupted after its timeout had already run out: that attempt
+            // counts, and at the job's last attempt it goes to quarantine as a timeout would.
             let counted = byUser && timedOut
+            var outOfAttempts: String?
+            if counted {
+                var random = SystemRandomNumberGenerator()
+                let timeout = JobOutcome.timedOut(message: "timed out after \(DurationFormat.string(from: source.timeout)), then interrupted")
+                if case .quarantine(let reason) = jobPolicy.decision(for: timeout, attempt: job.attempts, random: &random) {
+                    outOfAttempts = reason
+                }
+            }
             var report = giveBack(
                 job, lease, call: call, started: started,
-                reason: byUser ? Self.interruptedReason : "daemon shut down before the job finished", countsAsAttempt: counted)
+                reason: byUser ? Self.interruptedReason : "daemon shut down before the job finished", countsAsAttempt: counted,
+                quarantine: outOfAttempts)
             report.releasedAtShutdown = true
             report.interrupted = byUser
-            callLogger.notice(
-                "released at \(byUser ? "Ctrl-C" : "shutdown"): the call did not return in time; it runs again later, its attempt \(counted ? "counted" : "not counted")")
+            if let outOfAttempts {
+                callLogger.error("quarantined at Ctrl-C: the call did not return in time after its timeout; \(outOfAttempts)")
+            } else {
+                callLogger.notice(
+                    "released at \(byUser ? "Ctrl-C" : "shutdown"): the call did not return in time; it runs again later, its attempt \(counted ? "counted" : "not counted")")
+            }
             return report
         }
         if let result, result.status != .ok, !timedOut, interrupted() {
@@ -305,17 +319,32 @@ package struct JobRunner: Sendable {
     /// Gives the job back to the queue, due now, without counting the attempt (unless
     /// `countsAsAttempt`): it was cut short through no fault of its own (shutdown, Ctrl-C). What
     /// it staged since its last checkpoint is not committed; the report counts what its
-    /// checkpoints did.
+    /// checkpoints did. With `quarantine` (a counted last attempt) it goes to quarantine for
+    /// that reason instead, with its audit row.
     private func giveBack(
-        _ job: Job, _ lease: Lease, call: PluginCall, started: ContinuousClock.Instant, reason: String, countsAsAttempt: Bool = false
+        _ job: Job, _ lease: Lease, call: PluginCall, started: ContinuousClock.Instant, reason: String, countsAsAttempt: Bool = false,
+        quarantine: String? = nil
     ) -> Report {
-        var report = Report(job: job, outcome: .retry(message: reason))
+        var report = Report(job: job, outcome: quarantine == nil ? .retry(message: reason) : .timedOut(message: reason))
         for checkpoint in call.checkpoints { report.counts = report.counts + checkpoint.counts }
         report.rejected = call.progress.rejected
+        if let quarantine { report.decision = .quarantine(reason: quarantine) }
+        let (counts, outcomeName) = (report.counts, report.outcomeName)
         do {
             try write(queue.database) { db in
                 try queue.verify(lease, in: db)
-                try queue.markRetry(lease, runAt: clock.now, error: reason, countsAsAttempt: countsAsAttempt, now: clock.now, in: db)
+                let now = clock.now
+                guard let quarantine else {
+                    try queue.markRetry(lease, runAt: now, error: reason, countsAsAttempt: countsAsAttempt, now: now, in: db)
+                    return
+                }
+                try queue.markQuarantined(jobID: lease.jobID, leaseID: lease.leaseID, error: quarantine, now: now, in: db)
+                try AuditLog.append(
+                    AuditLog.Entry(
+                        jobID: job.id, source: job.source, kind: job.kind, attempt: job.attempts, outcome: outcomeName,
+                        recordsWritten: counts.written, recordsDeleted: counts.deleted, itemsQuarantined: counts.quarantined,
+                        durationMilliseconds: Int((ContinuousClock.now - started).seconds * 1000), error: reason, finishedAt: now),
+                    in: db)
             }
         } catch {
             report.leaseLost = true

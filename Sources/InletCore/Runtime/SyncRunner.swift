@@ -185,7 +185,11 @@ package struct SyncRunner: Sendable {
             result.duration += report.duration
             if report.interrupted {
                 result.status = .retry
-                result.message = "during follow-up \(job.kind) (job \(job.id)), which stays queued"
+                if case .quarantine? = report.decision {
+                    result.message = "during follow-up \(job.kind) (job \(job.id)), quarantined: it had timed out at its last attempt"
+                } else {
+                    result.message = "during follow-up \(job.kind) (job \(job.id)), which stays queued"
+                }
                 break
             }
             ran += 1
