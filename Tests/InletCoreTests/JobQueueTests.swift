@@ -144,6 +144,45 @@ struct JobQueueTests {
         #expect(try queue.lease(capacity: ["a": 5], limit: 5, owner: "w", now: start, leaseFor: .seconds(30)).map(\.id) == [2])
     }
 
+    @Test func aForegroundSyncLeasesItsSourcesFollowUpsAndOnlyTheDiscoveriesAskedForSinceItStarted() throws {
+        let queue = queue()
+        let lease = { (since: Date?, at: Date) in
+            try queue.leaseFollowUp(source: "a", syncsSince: since, owner: "sync", now: at, leaseFor: .seconds(30))
+        }
+        let earlier = start.addingTimeInterval(-60)
+        // Left for the daemon: a scheduled sync queued before the run, a webhook, another
+        // source's job, one not due yet.
+        let scheduled = try #require(try queue.enqueue(JobRequest(source: "a", uniqueKey: "sync:a"), now: earlier).jobID)
+        _ = try queue.enqueue(JobRequest(source: "a", kind: "webhook", priority: JobPriority.webhook), now: earlier)
+        _ = try queue.enqueue(JobRequest(source: "b", kind: "repo"), now: earlier)
+        let later = try #require(try queue.enqueue(JobRequest(source: "a", kind: "repo", runAt: start.addingTimeInterval(60)), now: earlier).jobID)
+        // Follow-ups, most urgent first; one whose unique key is running waits.
+        let low = try #require(try queue.enqueue(JobRequest(source: "a", kind: "repo", priority: 7, uniqueKey: "repo:x"), now: earlier).jobID)
+        let high = try #require(try queue.enqueue(JobRequest(source: "a", kind: "repo", priority: 3), now: start).jobID)
+
+        let first = try #require(try lease(start, start))
+        #expect(first.id == high && first.state == .running && first.attempts == 1 && first.leaseOwner == "sync")
+        let second = try #require(try lease(start, start))
+        #expect(second.id == low)
+        let twin = try #require(try queue.enqueue(JobRequest(source: "a", kind: "repo", uniqueKey: "repo:x"), now: start).jobID)
+        #expect(try lease(start, start) == nil)
+        #expect(try queue.waitingFollowUps(source: "a") == 2)  // the twin and the one due later
+        try queue.database.pool.write { db in try queue.markSucceeded(second.lease!, now: start, in: db) }
+        #expect(try lease(start, start)?.id == twin)
+
+        // A discovery asked for during the run merges into the scheduled sync: that one runs now.
+        #expect(try queue.enqueue(JobRequest(source: "a", uniqueKey: "sync:a"), now: start.addingTimeInterval(1)) == .coalesced(scheduled))
+        let discovery = try #require(try lease(start, start.addingTimeInterval(1)))
+        #expect(discovery.id == scheduled)
+        try queue.database.pool.write { db in try queue.markSucceeded(discovery.lease!, now: start.addingTimeInterval(2), in: db) }
+        // Once one has run (no `syncsSince`), a discovery that discovery asked for waits for the daemon.
+        let another = try #require(try queue.enqueue(JobRequest(source: "a", uniqueKey: "sync:a"), now: start.addingTimeInterval(2)).jobID)
+        #expect(try lease(nil, start.addingTimeInterval(2)) == nil)
+        #expect(try queue.waitingFollowUps(source: "a") == 1)  // syncs are not counted: the daemon's
+        #expect(try lease(nil, start.addingTimeInterval(61))?.id == later)
+        #expect(try lease(start, start.addingTimeInterval(61))?.id == another)  // as it would be with a `syncsSince`
+    }
+
     @Test func fencingRefusesACompletionAfterTheLeaseMovedOn() throws {
         let queue = queue()
         _ = try queue.enqueue(JobRequest(source: "a"), now: start)
