@@ -114,6 +114,16 @@ struct UnmatchedRequestTests {
                     #expect(Self.error(response).code == "source_unavailable")
                 }
             }
+            // A stranger's request (no signature) learns nothing of it: 401 first.
+            try await client.deliver(body, secret: nil) { response in
+                #expect(response.status == .unauthorized)
+            }
+            // A load error names paths: a signed sender gets /health's words for it.
+            harness.availability.set("acme", reason: Orchestrator.cannotRunPrefix + "inlet.yaml:6:5: plugin /srv/secret/path.so: no such file")
+            try await client.deliver(body) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(Self.error(response).message == "source 'acme' cannot take deliveries now: cannot run: its plugin or its config block did not load")
+            }
             // Once it can run again, it takes them.
             harness.availability.set("acme", reason: nil)
             try await client.deliver(body) { response in

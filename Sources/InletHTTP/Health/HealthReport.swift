@@ -52,6 +52,12 @@ package struct HealthReport: Sendable, Codable, Equatable {
     /// Why a source whose plugin or config block did not load is disabled, without the error.
     static let terseLoadError = Orchestrator.cannotRunPrefix + "its plugin or its config block did not load"
 
+    /// Why a source cannot run, as anyone may read it: a load error (which names paths) in the
+    /// host's own words; the watchdog's verdict as it is.
+    static func publicReason(_ why: String) -> String {
+        why.hasPrefix(Orchestrator.cannotRunPrefix) ? terseLoadError : why
+    }
+
     /// Usage at which the queue makes the daemon `degraded`.
     static let degradedUsagePercent = 80.0
 
@@ -82,7 +88,7 @@ package struct HealthReport: Sendable, Codable, Equatable {
                 verdict = "disabled"; reason = "enabled: false in the config"
             } else if let why = snapshot?.disabledReason ?? row?.disabledReason {
                 // The watchdog's verdict is the host's own text; a load error is not.
-                verdict = "disabled"; reason = detail || !why.hasPrefix(Orchestrator.cannotRunPrefix) ? why : Self.terseLoadError
+                verdict = "disabled"; reason = detail ? why : Self.publicReason(why)
             } else if let why = snapshot?.loadError {
                 verdict = "disabled"; reason = detail ? why : Self.terseLoadError
             } else if breaker != "closed" {

@@ -49,7 +49,7 @@ package struct WebhookReceiver: Sendable {
     /// Outcomes as counted in `inlet_webhooks_total{outcome}`.
     enum Outcome: String {
         case accepted, duplicate, ping, unauthorized, tooLarge = "too_large", badRequest = "bad_request"
-        case queueFull = "queue_full", busy, error
+        case queueFull = "queue_full", busy, unavailable = "source_unavailable", error
     }
 
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
@@ -61,11 +61,6 @@ package struct WebhookReceiver: Sendable {
         // Its jobs would never run: they would only fill the queue until every source got 429.
         guard source.isEnabled else {
             throw APIError(.notFound, code: "not_found", "source '\(name)' is disabled (enabled: false): it takes no webhooks")
-        }
-        // Nor would they for a source the daemon cannot run now: the sender sees the failure
-        // (and can redeliver once the operator fixed the source and reloaded).
-        if let why = availability.reason(for: name) {
-            throw APIError(.serviceUnavailable, code: "source_unavailable", "source '\(name)' cannot take deliveries now: \(why)")
         }
         stats.record(source: name) { $0.received += 1 }
         // Until the signature checks out the event name is a stranger's text: not a label.
@@ -101,6 +96,12 @@ package struct WebhookReceiver: Sendable {
         }
         guard WebhookSignature.isValid(signature, body: body, secrets: secrets) else {
             throw APIError(.unauthorized, code: "unauthorized", "X-Hub-Signature-256 does not match the body under any configured secret")
+        }
+        // Nor would they for a source the daemon cannot run now: the sender (signed, so not a
+        // stranger) sees the failure in /health's words, without the error's paths, and can
+        // redeliver once the operator fixed the source and reloaded.
+        if let why = availability.reason(for: source.name) {
+            throw APIError(.serviceUnavailable, code: "source_unavailable", "source '\(source.name)' cannot take deliveries now: \(HealthReport.publicReason(why))")
         }
         guard let eventName = request.headers[Self.eventHeader], !eventName.isEmpty else {
             throw APIError(.badRequest, code: "bad_request", "missing X-GitHub-Event")
@@ -219,7 +220,7 @@ package struct WebhookReceiver: Sendable {
         case .contentTooLarge: .tooLarge
         case .badRequest: .badRequest
         case .tooManyRequests: .queueFull
-        case .serviceUnavailable: .busy
+        case .serviceUnavailable: error.code == "source_unavailable" ? .unavailable : .busy
         default: .error
         }
     }
