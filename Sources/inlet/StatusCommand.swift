@@ -10,7 +10,8 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             Sources the database knows that the config no longer names are listed last, marked \
             "(not in config)", without a next run. A source the daemon cannot run (its plugin did not \
-            load, or refuses its config block) shows as disabled by the daemon, with the reason. Works \
+            load, or refuses its config block) shows as disabled by the daemon, with the reason and \
+            no next run. Works \
             beside a running daemon; exits 0 even when there is no database yet.
             """
     )

@@ -77,9 +77,9 @@ struct StatusReport {
             source.schedule = configured?.schedule?.description
             if let status = statuses[name] {
                 source.disabledReason = status.disabledReason
-                // The stored next run of a source the daemon no longer schedules (gone from the
-                // config, disabled, without a schedule) is not one.
-                if let configured, configured.isEnabled, configured.schedule != nil {
+                // The stored next run of a source the daemon no longer schedules or runs (gone
+                // from the config, disabled by it or the daemon, without a schedule) is not one.
+                if let configured, configured.isEnabled, configured.schedule != nil, status.disabledReason == nil {
                     source.nextRunAt = status.nextRunAt
                 }
                 source.breakerState = status.breakerState
@@ -168,7 +168,8 @@ struct StatusReport {
                 case (nil, _): state = "-"
                 case (_, .some(let reason)):
                     state = "disabled (daemon)"
-                    notes.append("\(source.name): disabled by the daemon: \(reason)")
+                    // The watchdog's verdict says who disabled it; a load error does not.
+                    notes.append("\(source.name): \(reason.hasPrefix("disabled by") ? reason : "disabled by the daemon: \(reason)")")
                 case (false, nil): state = "disabled"
                 case (true, nil): state = "enabled"
                 }

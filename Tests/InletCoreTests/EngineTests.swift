@@ -217,6 +217,38 @@ struct EngineTests {
         await engine.stop()  // returns: the frozen create holds only its own thread
     }
 
+    @Test func aConnectorThatRefusesItsConfigStopsItsSourceUntilAReload() async throws {
+        let engine = try EngineHarness(
+            sources: EngineHarness.echoSource("refuser", config: #"{ refuse: "bad credentials" }"#)
+                + "\n" + EngineHarness.echoSource("fine", config: #"{ records: [{ key: "a", content: "x" }] }"#))
+        engine.start()
+        let first = try engine.enqueue("refuser")
+        try await engine.waitUntil("the job is quarantined") { try engine.job(first).state == .quarantined }
+        // FAILED, as the connector said: one audit row, the source's last sync, and the source
+        // stops taking jobs (status and /health say why) rather than failing every next one.
+        #expect(try engine.outcomes(first) == ["failed"])
+        #expect(try engine.status("refuser", "last_outcome") == "failed")
+        try await engine.waitUntil("the source is recorded as unable to run") {
+            try engine.status("refuser", "disabled_reason")?.contains("refused the config of source 'refuser': bad credentials") == true
+        }
+        let second = try engine.enqueue("refuser")
+        let fine = try engine.enqueue("fine")
+        try await engine.waitUntil("the other source's job succeeds") { try engine.job(fine).state == .succeeded }
+        #expect(try engine.job(second).state == .queued && engine.job(second).attempts == 0)
+        await engine.stop()
+        #expect(try QuarantineStore(database: engine.database, queue: engine.queue).list().map(\.jobID) == [first])
+
+        // A reload, even of the same config, tries `create` again.
+        let orchestrator = engine.standaloneOrchestrator()
+        let leased = try engine.queue.lease(capacity: ["refuser": 1], limit: 1, owner: "t", now: Date(), leaseFor: .seconds(30))
+        await #expect(throws: PluginError.self) { _ = try await orchestrator.prepare(leased[0]) }
+        #expect(orchestrator.availability.reason(for: "refuser")?.hasPrefix("cannot run: connector 'swift-echo' refused") == true)
+        #expect(await orchestrator.runnableSources == ["fine"])
+        await orchestrator.reload(ConfiguredSources(config: engine.config, environment: [:]))
+        #expect(orchestrator.availability.reason(for: "refuser") == nil)
+        #expect(await orchestrator.runnableSources == ["fine", "refuser"])
+    }
+
     @Test func anInstanceAReloadReplacedIsDestroyedWhenItsLastJobFinishesAndNotBefore() async throws {
         let engine = try EngineHarness(sources: EngineHarness.echoSource("echo", config: "{ records: [] }"))
         let orchestrator = engine.standaloneOrchestrator()
@@ -263,6 +295,59 @@ struct EngineTests {
         #expect(await orchestrator.leasePlan(queue: engine.queue).capacity["flaky"] == nil)  // one probe at a time
         await orchestrator.released([probe])
         #expect(await orchestrator.leasePlan(queue: engine.queue).capacity["flaky"] == 1)  // not stuck half-open
+    }
+
+    @Test func aReloadGivesASourceTheWatchdogDisabledAnotherTry() async throws {
+        let engine = try EngineHarness(
+            sources: EngineHarness.echoSource("frozen", config: "{ records: [] }"), extra: "watchdog: { max_stuck_calls: 2 }")
+        let orchestrator = engine.standaloneOrchestrator()
+        func stuck() async throws {
+            _ = try engine.enqueue("frozen")
+            let jobs = try engine.queue.lease(capacity: ["frozen": 1], limit: 1, owner: "t", now: Date(), leaseFor: .seconds(30))
+            await orchestrator.started(jobs)
+            var report = JobRunner.Report(job: jobs[0], outcome: .timedOut(message: "no answer"))
+            report.stuck = true
+            await orchestrator.finished(report, instance: nil)
+        }
+        try await stuck()
+        try await stuck()
+        #expect(await orchestrator.runnableSources.isEmpty)
+        #expect(orchestrator.availability.reason(for: "frozen")?.hasPrefix("disabled by the watchdog: 2 plugin calls") == true)
+        // SIGHUP with the same config: the source takes jobs again; the watchdog counts afresh.
+        await orchestrator.reload(ConfiguredSources(config: engine.config, environment: [:]))
+        #expect(await orchestrator.runnableSources == ["frozen"])
+        #expect(orchestrator.availability.reason(for: "frozen") == nil)
+        try await stuck()
+        #expect(await orchestrator.runnableSources == ["frozen"])
+        try await stuck()
+        #expect(await orchestrator.runnableSources.isEmpty)
+        #expect(orchestrator.availability.reason(for: "frozen")?.hasPrefix("disabled by the watchdog: 2 plugin calls") == true)
+    }
+
+    @Test func aHalfOpenBreakerWithNothingQueuedSaysSoOnceNotEveryLeaseRound() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "flaky", config: "{ records: [] }", settings: "circuit_breaker: { failure_threshold: 1, open_for: 60s }"))
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let clock = ManualClock(start)
+        let logs = CapturedLogs()
+        let orchestrator = Orchestrator(
+            sources: ConfiguredSources(config: engine.config, environment: [:]), database: engine.database, clock: clock,
+            logger: logs.logger(), wakeup: Wakeup())
+        _ = try engine.queue.enqueue(JobRequest(source: "flaky"), now: start)
+        let plan = await orchestrator.leasePlan(queue: engine.queue)
+        let failed = try engine.queue.lease(capacity: plan.capacity, limit: 1, owner: "t", now: start, leaseFor: .seconds(30))
+        await orchestrator.started(failed)
+        await orchestrator.finished(JobRunner.Report(job: failed[0], outcome: .failed(message: "down")), instance: nil)
+        clock.advance(by: .seconds(61))
+        // Nothing queued: each round offers the probe slot, finds no job, and frees it.
+        for _ in 0..<20 {
+            let plan = await orchestrator.leasePlan(queue: engine.queue)
+            #expect(plan.capacity["flaky"] == 1)
+            await orchestrator.started([])
+        }
+        #expect(logs.all.filter { $0.contains("half-open") }.count == 1, "\(logs.all)")
+        #expect(logs.all.contains { $0.contains("circuit breaker of 'flaky': opened: its jobs wait until 2027-01-15T08:01:00Z") }, "\(logs.all)")
+        #expect(try engine.status("flaky", "breaker_state") == "half_open")
     }
 
     @Test func whileAHalfOpenProbeRunsTheSourcesOtherJobsAreLeftWhereTheyAre() async throws {

@@ -103,8 +103,13 @@ struct HealthEndpointTests {
         }
         // The watchdog's verdict is the host's own words: shown to anyone.
         let stuck = [Orchestrator.SourceSnapshot(name: "plain", running: 0, breaker: "closed", stuckCalls: 3, disabledReason: "disabled by the watchdog: 3 plugin calls did not return within timeout + cancel_grace", loadError: nil)]
-        let terse = HealthReport.make(config: config, status: [:], runtime: stuck, stats: WebhookStats(), depth: [:], detail: false)
+        // Its stored next run will not come while it is disabled.
+        let scheduled = ["plain": SourceStatusStore.Row(source: "plain", nextRunAt: Date(timeIntervalSince1970: 1_700_000_300), updatedAt: Date())]
+        let terse = HealthReport.make(config: config, status: scheduled, runtime: stuck, stats: WebhookStats(), depth: [:], detail: false)
         #expect(terse.sources.first { $0.name == "plain" }?.reason?.hasPrefix("disabled by the watchdog: 3 plugin calls") == true)
+        #expect(terse.sources.first { $0.name == "plain" }?.nextRunAt == nil)
+        let running = HealthReport.make(config: config, status: scheduled, runtime: nil, stats: WebhookStats(), depth: [:], detail: false)
+        #expect(running.sources.first { $0.name == "plain" }?.nextRunAt == Date(timeIntervalSince1970: 1_700_000_300))
     }
 
     @Test func unhealthyWith503WhenTheQueueIsFull() async throws {

@@ -38,13 +38,22 @@ package struct CircuitBreakerStateMachine: Sendable, Hashable {
     }
 
     /// A change of state the owner persists, logs and exports.
-    package enum Transition: Sendable, Hashable {
+    package enum Transition: Sendable, Hashable, CustomStringConvertible {
         /// Jobs now wait until `until`.
         case opened(until: Date)
         /// A probe job is running.
         case halfOpened
         /// Jobs run normally again.
         case closed
+
+        /// As the daemon's log says it: `opened: its jobs wait until 2026-12-04T21:24:16Z`.
+        package var description: String {
+            switch self {
+            case .opened(let until): "opened: its jobs wait until \(until.formatted(.iso8601))"
+            case .halfOpened: "half-open: one probe job may run"
+            case .closed: "closed: its jobs run again"
+            }
+        }
     }
 
     /// The fields stored per source in SQLite: what `inlet status` (another process) shows, and

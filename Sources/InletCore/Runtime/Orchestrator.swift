@@ -17,8 +17,12 @@ package actor Orchestrator {
         var creating: Task<ConnectorInstance, any Error>?
         var breaker: CircuitBreakerStateMachine
         var running = 0
+        /// Plugin calls abandoned on their thread since the daemon started (they may still run).
         var stuckCalls = 0
-        /// Set by the watchdog: the source runs no more jobs until the daemon restarts or reloads it.
+        /// `stuckCalls` when the source last started taking jobs: the watchdog counts from there.
+        var stuckCallsBefore = 0
+        /// Set by the watchdog: the source runs no more jobs until the daemon restarts or a
+        /// reload (SIGHUP, the config changed or not) gives it another try.
         var disabledReason: String?
         /// Sources that got `allowProbe` in the last capacity round (half-open breakers).
         var probing = false
@@ -30,8 +34,8 @@ package actor Orchestrator {
         mutating func countStuckCall(of name: String, maxStuckCalls: Int, logger: Logger) {
             stuckCalls += 1
             InletMetrics.stuckCalls(source: name, count: stuckCalls)
-            if stuckCalls >= maxStuckCalls, disabledReason == nil {
-                disabledReason = "disabled by the watchdog: \(stuckCalls) plugin calls did not return within timeout + cancel_grace"
+            if stuckCalls - stuckCallsBefore >= maxStuckCalls, disabledReason == nil {
+                disabledReason = "disabled by the watchdog: \(stuckCalls - stuckCallsBefore) plugin calls did not return within timeout + cancel_grace"
                 logger.error("source '\(name)' \(disabledReason!); other sources run on")
             }
         }
@@ -140,6 +144,7 @@ package actor Orchestrator {
             }
             let free = runtime.concurrency + extra - runtime.running
             guard free > 0 else { continue }
+            let wasOpen = runtime.breaker.name == "open"
             let admission = runtime.breaker.admit(now: now)
             switch admission {
             case .allow:
@@ -147,15 +152,19 @@ package actor Orchestrator {
             case .allowProbe:
                 plan.capacity[name] = 1
                 runtime.probing = true
-                logger.notice("circuit breaker of '\(name)' is half-open: one probe job may run")
-                persistHealth(name, runtime)
+                // Said and stored once, as it leaves `open`: while no job is queued the probe
+                // slot is offered again every round (a few times a second).
+                if wasOpen {
+                    logger.notice("circuit breaker of '\(name)' is half-open: one probe job may run")
+                    persistHealth(name, runtime)
+                }
             case .defer(let until):
                 // Open: the jobs move to its end, once. While a half-open breaker's probe runs,
                 // they are not moved again each round (each move rewrote every queued job of
                 // the source): without capacity, they are not leased anyway.
                 if case .halfOpen = runtime.breaker.state {
                 } else if (try? queue.deferJobs(of: name, until: until, now: now)) ?? 0 > 0 {
-                    logger.info("circuit breaker of '\(name)' is open: its jobs wait until \(until)")
+                    logger.info("circuit breaker of '\(name)' is open: its jobs wait until \(until.formatted(.iso8601))")
                 }
             }
             InletMetrics.circuitState(source: name, value: runtime.breaker.gaugeValue)
@@ -268,6 +277,17 @@ package actor Orchestrator {
             if sources[job.source]?.creating == creating { sources[job.source]?.creating = nil }
             // Given up on (shutdown): nobody keeps what it makes.
             if error is CancellationError { Self.destroyWhenCreated(creating) }
+            // The connector refused the config block (its `create` said FAILED): every job would
+            // fail the same way, so the source takes none until a reload (which tries `create`
+            // again), as when its plugin does not load. Not if a reload changed it meanwhile.
+            if let refused = error as? PluginError, refused.code == .createFailed, var runtime = sources[job.source],
+                runtime.config.hasSameSettings(as: config), runtime.loadError == nil
+            {
+                runtime.loadError = refused.reason
+                sources[job.source] = runtime
+                persistHealth(job.source, runtime)
+                logger.error("source '\(job.source)' cannot run: \(refused.reason); it takes no jobs until a reload (SIGHUP) or a restart")
+            }
             throw error
         }
     }
@@ -434,6 +454,13 @@ package actor Orchestrator {
                 // Unchanged, perhaps moved in the file: the instance stays; errors name the new lines.
                 current.config = source
                 current.loadError = Self.runtime(for: source, in: configured, status: status, logger: logger).loadError
+                if let verdict = current.disabledReason {
+                    // The operator asked for a reload: the source gets another try (its stuck
+                    // calls stay abandoned; the watchdog counts afresh).
+                    current.disabledReason = nil
+                    current.stuckCallsBefore = current.stuckCalls
+                    logger.notice("source '\(source.name)' takes jobs again after the reload (it was \(verdict))")
+                }
                 next[source.name] = current
             } else {
                 var fresh = Self.runtime(for: source, in: configured, status: status, logger: logger)

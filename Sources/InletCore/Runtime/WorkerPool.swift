@@ -163,6 +163,7 @@ package final class WorkerPool: Service {
     }
 
     private func execute(_ job: Job) async {
+        let started = ContinuousClock.now
         // The worker is free once the plugin call is over: the next job starts while this one's
         // outcome waits for its group commit (its source's slot stays taken until then, and the
         // job is reported finished only after the commit).
@@ -186,7 +187,7 @@ package final class WorkerPool: Service {
             return
         } catch {
             // No instance (create failed): an attempt of the job fails the usual way.
-            let report = await failWithoutInstance(job, error: error)
+            let report = await failWithoutInstance(job, error: error, started: started)
             await finish(report, instance: nil)
             return
         }
@@ -284,31 +285,58 @@ package final class WorkerPool: Service {
         await orchestrator.released(pending)
     }
 
-    private func failWithoutInstance(_ job: Job, error: any Error) async -> JobRunner.Report {
-        logger.error("job \(job.id) of '\(job.source)': \(error)")
-        var report = JobRunner.Report(job: job, outcome: .retry(message: "\(error)"))
-        guard let lease = job.lease else { return report }
+    /// An attempt of `job` that failed before its plugin call, for want of an instance: the
+    /// connector refused its config (FAILED: quarantined; the orchestrator stops the source),
+    /// its `create` did not return in time (a timeout), or the host could not prepare it (a
+    /// retry). It goes by the source's retry policy, with its audit row, metric and last sync,
+    /// as a job the plugin ran would.
+    private func failWithoutInstance(_ job: Job, error: any Error, started: ContinuousClock.Instant) async -> JobRunner.Report {
         let message = "\(error)"
-        let permanent = (error as? PluginError).map { $0.code == .createFailed || $0.code == .unknownConnector } ?? false
+        let outcome: JobOutcome
+        if let refused = error as? PluginError, refused.code == .createFailed || refused.code == .unknownConnector {
+            outcome = .failed(message: message)
+        } else if error is Orchestrator.CreateTimedOut {
+            outcome = .timedOut(message: message)
+        } else {
+            outcome = .retry(message: message)
+        }
+        var report = JobRunner.Report(job: job, outcome: outcome)
+        guard let lease = job.lease else { return report }
+        var policy = RetryPolicy(await orchestrator.config.source(named: job.source)?.retry ?? .init())
+        policy.maxAttempts = job.maxAttempts
+        var random = SystemRandomNumberGenerator()
+        let decision = policy.decision(for: outcome, attempt: job.attempts, random: &random)
+        report.decision = decision
         let now = clock.now
+        let outcomeName = report.outcomeName
+        let duration = ContinuousClock.now - started
         do {
-            try await queue.database.pool.write { db in
+            try await queue.database.pool.write { [queue] db in
                 try queue.verify(lease, in: db)
-                if permanent || job.attempts >= job.maxAttempts {
-                    try queue.markQuarantined(jobID: job.id, leaseID: lease.leaseID, error: message, now: now, in: db)
-                } else {
-                    try queue.markRetry(lease, runAt: now.addingTimeInterval(Double(min(60, 1 << min(job.attempts, 6)))),
-                                        error: message, countsAsAttempt: true, now: now, in: db)
+                try queue.markFailedAttempt(lease, decision: decision, lastError: outcome.lastError, now: now, in: db)
+                if SourceStatusRecorder.isSync(kind: job.kind) {
+                    try SourceStatusRecorder.recordSync(source: job.source, outcome: outcomeName, error: outcome.lastError, at: now, in: db)
                 }
                 try AuditLog.append(
-                    AuditLog.Entry(jobID: job.id, source: job.source, kind: job.kind, attempt: job.attempts, outcome: "failed",
-                                   durationMilliseconds: 0, error: message, finishedAt: now),
+                    AuditLog.Entry(jobID: job.id, source: job.source, kind: job.kind, attempt: job.attempts, outcome: outcomeName,
+                                   durationMilliseconds: Int(duration.seconds * 1000), error: outcome.lastError, finishedAt: now),
                     in: db)
             }
-            if permanent { report.outcome = .failed(message: message) }
         } catch {
             report.leaseLost = true
+            logger.warning("job \(job.id) of '\(job.source)': \(message); its lease was lost meanwhile: nothing recorded")
+            return report
         }
+        report.duration = duration
+        switch decision {
+        case .retryAfter(let delay, _):
+            logger.error("job \(job.id) of '\(job.source)' (attempt \(job.attempts)/\(job.maxAttempts)): \(message); retry in \(ProgressLine.format(delay))")
+        case .quarantine(let reason):
+            logger.error("job \(job.id) of '\(job.source)' (attempt \(job.attempts)/\(job.maxAttempts)): quarantined: \(reason)")
+        case .complete:
+            break
+        }
+        InletMetrics.jobFinished(source: job.source, kind: job.kind, outcome: outcomeName, duration: duration)
         return report
     }
 

@@ -100,7 +100,8 @@ package struct HealthReport: Sendable, Codable, Equatable {
             return Source(
                 name: source.name, status: verdict, reason: reason, circuitBreaker: breaker, eventsReceived: counts.received,
                 eventsQueued: counts.queued, errors: counts.errors, lastSyncAt: row?.lastSyncAt, lastOutcome: row?.lastOutcome,
-                nextRunAt: row?.nextRunAt)
+                // A disabled source's stored next run will not come (its ticks wait with its jobs).
+                nextRunAt: verdict == "disabled" ? nil : row?.nextRunAt)
         }
         let size = (depth[.queued] ?? 0) + (depth[.running] ?? 0)
         let max = config.queue.maxSize
