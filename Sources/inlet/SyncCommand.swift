@@ -121,6 +121,7 @@ struct SyncCommand: AsyncParsableCommand {
                 failed.dryRun = dryRun
                 results.append(failed)
                 record(failed, in: database, logger: logger)
+                if !json { SyncSummary.printText(failed) }
                 continue
             }
             let display = ProgressDisplay(source: source.name, live: live, logger: logger, terminal: isatty(STDERR_FILENO) != 0)

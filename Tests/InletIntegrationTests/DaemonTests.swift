@@ -464,6 +464,19 @@ struct DaemonTests {
         }
     }
 
+    @Test func aSyncWhoseConnectorRefusesItsConfigEndsWithASummaryThatSaysWhy() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", itemsConfig(#"refuse: "bad credentials""#))
+        let result = try world.inlet(["sync", "items", "-c", "inlet.yaml"])
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "items: FAILED", "\(result.stdout)")
+        #expect(lines.count > 1 && lines[1].hasPrefix("  error      ") && lines[1].hasSuffix("refused the config of source 'items': bad credentials"), "\(result.stdout)")
+        let (json, summary) = try syncJSON(world)
+        #expect(json.status == 1)
+        #expect(summary["status"] as? String == "FAILED")
+    }
+
     @Test func aFailedSyncRunsNoFollowUpsAndSaysWhichItQueuedADryRunQueuesNone() throws {
         let world = try InletWorld()
         // The follow-ups commit with the first record's checkpoint; the sync fails after it.
