@@ -190,7 +190,7 @@ extension SyncCommand {
         if !disabled.isEmpty {
             for source in disabled {
                 printError(
-                    "error: source '\(source.name)' is disabled (enabled: false, in the source at \(source.location)), so the daemon running on "
+                    "error: source '\(source.name)' is disabled (enabled: false at \(source.location(of: "enabled"))), so the daemon running on "
                         + "\(config.dataDirectory) does not run it: enable it and send the daemon SIGHUP, or stop the daemon to sync it here")
             }
             throw ExitCode(2)

@@ -626,7 +626,7 @@ struct DaemonTests {
         try withDaemon(world) { daemon in
             let result = try world.inlet(["sync", "resting", "-c", "inlet.yaml"])
             #expect(result.status == 2)
-            #expect(result.stderr.contains("source 'resting' is disabled (enabled: false, in the source at inlet.yaml:4:"), "\(result.stderr)")
+            #expect(result.stderr.contains("source 'resting' is disabled (enabled: false at inlet.yaml:5:"), "\(result.stderr)")
             #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") } == 0)
         }
     }

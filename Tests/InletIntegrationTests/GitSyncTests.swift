@@ -142,8 +142,21 @@ struct GitSyncTests {
             """)
         let busy = try world.inlet(["validate", "--config", "busy.yaml"])
         #expect(busy.status == 0, "\(busy.stderr)")
-        #expect(busy.stderr.contains("warning: busy.yaml:3:"), "\(busy.stderr)")
+        #expect(busy.stderr.contains("warning: busy.yaml:5:"), "\(busy.stderr)")  // at `concurrency`
         #expect(busy.stderr.contains("concurrency 3 runs as 1: plugin 'git' is not reentrant"), "\(busy.stderr)")
+
+        // A `webhook:` block for a connector that handles none: every delivery would fail.
+        try world.write("hooked.yaml", """
+            plugins: [./plugins]
+            sources:
+              - name: repo
+                connector: git
+                webhook: { secret: s3cret }
+                config: { url: ./repo }
+            """)
+        let hooked = try world.inlet(["validate", "--config", "hooked.yaml"])
+        #expect(hooked.status == 2)
+        #expect(hooked.stderr.contains("error: hooked.yaml:5:14: source 'repo': webhook: connector 'git' does not handle webhooks"), "\(hooked.stderr)")
 
         // An error in the file does not hide what the plugins find in the other sources: one run
         // lists them all. A source with an error of its own is not checked further.

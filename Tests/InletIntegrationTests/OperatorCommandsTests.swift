@@ -438,7 +438,7 @@ struct OperatorCommandsTests {
         #expect(result.stdout.contains("quarantine entry 2 (files job sync #1 again): removed with the retry of job 1"))
         #expect(result.stdout.contains("quarantine entry 3 (files item a.txt): sync of 'files' queued as job"))
         #expect(result.stderr.contains("error: quarantine entry 4 (files job fetch #2): job 3 with the same unique key 'fetch:x' is already queued"))
-        #expect(result.stderr.contains("error: quarantine entry 5 (web item w.txt): source 'web' is disabled (enabled: false, in the source at inlet.yaml:"))
+        #expect(result.stderr.contains("error: quarantine entry 5 (web item w.txt): source 'web' is disabled (enabled: false at inlet.yaml:"))
         #expect(result.stderr.contains("error: quarantine entry 6 (old item o.txt): source 'old' is no longer in the config (inlet.yaml)"))
         #expect(result.stdout.contains("3 of 6 entries retried, 3 failed"))
         #expect(try row(world, "SELECT state FROM jobs WHERE id = 1")?["state"] as String? == "queued")

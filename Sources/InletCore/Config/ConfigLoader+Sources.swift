@@ -61,6 +61,7 @@ extension ConfigLoader {
             location: reader.location(of: node),
             connectorLocation: entry["connector"].map { reader.location(of: $0) }
         )
+        for key in sourceKeys { if let node = entry[key] { source.keyLocations[key] = reader.location(of: node) } }
         if let node = entry["plugin"] {
             source.pluginPath = reader.path(node, label: "\(label): plugin", relativeTo: base)
         }

@@ -72,6 +72,12 @@ package struct SourceConfig: Sendable, Hashable {
     package var location: ConfigLocation
     /// Where the `connector` value was written, for "plugin not found for connector" errors.
     package var connectorLocation: ConfigLocation
+    /// Where each key of the entry was written (`plugin`, `concurrency`, `webhook` …), for
+    /// problems found after loading.
+    package var keyLocations: [String: ConfigLocation] = [:]
+
+    /// Where `key` was written in the source's entry, else where the entry starts.
+    package func location(of key: String) -> ConfigLocation { keyLocations[key] ?? location }
 
     /// Creates a source; defaults match a config entry that omits the key.
     package init(
@@ -110,6 +116,7 @@ package struct SourceConfig: Sendable, Hashable {
         var moved = other
         moved.location = location
         moved.connectorLocation = connectorLocation
+        moved.keyLocations = keyLocations
         moved.config = config
         return moved == self && other.config.jsonString() == config.jsonString()
     }

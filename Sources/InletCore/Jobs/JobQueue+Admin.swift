@@ -90,7 +90,7 @@ extension InletConfig {
         }
         guard source.isEnabled else {
             throw JobQueueError(
-                .sourceUnavailable, "source '\(name)' is disabled (enabled: false, in the source at \(source.location)): its jobs would not run")
+                .sourceUnavailable, "source '\(name)' is disabled (enabled: false at \(source.location(of: "enabled"))): its jobs would not run")
         }
         return source
     }

@@ -34,8 +34,14 @@ package struct ConfiguredSources: Sendable {
                 plugins[source.name] = plugin
                 if source.concurrency > 1 && !plugin.capabilities.contains(.reentrant) {
                     warnings.append(Problem(
-                        source: source.name, location: source.location,
+                        source: source.name, location: source.location(of: "concurrency"),
                         message: "source '\(source.name)': concurrency \(source.concurrency) runs as 1: plugin '\(plugin.name)' is not reentrant (INLET_CAP_REENTRANT), so its calls take turns on one instance"))
+                }
+                if source.webhook != nil && !plugin.capabilities.contains(.webhooks) {
+                    // Every delivery would be answered 202, then fail in quarantine.
+                    problems.append(Problem(
+                        source: source.name, location: source.location(of: "webhook"),
+                        message: "source '\(source.name)': webhook: connector '\(plugin.name)' does not handle webhooks (no INLET_CAP_WEBHOOKS): remove the `webhook:` block"))
                 }
                 if let schema = plugin.configSchema {
                     for error in ConfigSchemaValidator.validate(source.config, schema: schema, source: source.name, file: config.file) {
@@ -43,7 +49,7 @@ package struct ConfiguredSources: Sendable {
                     }
                 }
             } catch {
-                let location = source.pluginPath == nil ? source.connectorLocation : source.location
+                let location = source.pluginPath == nil ? source.connectorLocation : source.location(of: "plugin")
                 problems.append(Problem(source: source.name, location: location, message: "source '\(source.name)': \(error.description)"))
             }
         }
