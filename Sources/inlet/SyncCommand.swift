@@ -117,7 +117,9 @@ struct SyncCommand: AsyncParsableCommand {
                 instance = try await sources.instantiate(source, logger: logger, http: http)
             } catch {
                 logger.error("\(error)", metadata: ["source": "\(source.name)"])
-                var failed = SyncRunner.Result(source: source.name, status: .failed, message: error.description)
+                let status: PluginStatus = error.code == .createDeferred ? (error.retryAfter == nil ? .retry : .rateLimited) : .failed
+                var failed = SyncRunner.Result(source: source.name, status: status, message: error.description)
+                failed.retryAfter = error.retryAfter
                 failed.dryRun = dryRun
                 results.append(failed)
                 record(failed, in: database, logger: logger)

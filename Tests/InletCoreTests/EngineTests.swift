@@ -297,6 +297,20 @@ struct EngineTests {
         #expect(await orchestrator.leasePlan(queue: engine.queue).capacity["flaky"] == 1)  // not stuck half-open
     }
 
+    @Test func aCreateThatAnswersRetryRetriesTheJobAndKeepsTheSourceRunning() async throws {
+        let engine = try EngineHarness(sources: EngineHarness.echoSource(
+            "later", config: #"{ create_retry: "upstream down" }"#, settings: "retry: { max_attempts: 2, backoff: 10ms, max_backoff: 20ms }"))
+        engine.start()
+        let id = try engine.enqueue("later")
+        try await engine.waitUntil("the job is out of attempts") { try engine.job(id).state == .quarantined }
+        await engine.stop()
+        // Two attempts with the source's backoff, as a call that answered RETRY: not a refusal.
+        #expect(try engine.outcomes(id) == ["retry", "retry"])
+        #expect(try engine.job(id).lastError?.contains("could not start source 'later' now (RETRY): upstream down") == true)
+        #expect(try engine.status("later", "disabled_reason") == nil)
+        #expect(try engine.status("later", "last_outcome") == "retry")
+    }
+
     @Test func aReloadGivesASourceTheWatchdogDisabledAnotherTry() async throws {
         let engine = try EngineHarness(
             sources: EngineHarness.echoSource("frozen", config: "{ records: [] }"), extra: "watchdog: { max_stuck_calls: 2 }")

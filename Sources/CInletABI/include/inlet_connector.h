@@ -332,7 +332,9 @@ typedef struct inlet_connector {
                      "config_dir": "<absolute folder of the config file: resolve relative paths
                                     of the config block against it>" }
        On success store the instance in *instance_out and return INLET_OK; otherwise call
-       host->set_error and return FAILED. */
+       host->set_error and return FAILED when the config cannot work (the job goes to quarantine
+       and the source takes no jobs until the config is reloaded), or RETRY / RATE_LIMITED for a
+       transient problem (the job runs again after its backoff / the retry_after). */
     inlet_status (*_Nonnull create)(const inlet_host *_Nonnull host, inlet_call *_Nonnull call,
                                     const char *_Nonnull config_json, size_t config_len,
                                     void *_Nullable *_Nonnull instance_out);

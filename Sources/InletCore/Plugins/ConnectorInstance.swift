@@ -79,7 +79,18 @@ package final class ConnectorInstance: Sendable {
         guard created.0 == .ok else {
             let message = call.reportedError?.message ?? "create returned \(created.0) without a message"
             if created.1.pointer != nil { table.table.destroy(created.1.pointer) }
-            throw PluginError(.createFailed, path: plugin.path, "connector '\(plugin.name)' refused the config of source '\(source)': \(message)")
+            switch created.0 {
+            case .retry:
+                throw PluginError(.createDeferred, path: plugin.path, "connector '\(plugin.name)' could not start source '\(source)' now (RETRY): \(message)")
+            case .rateLimited:
+                // As for a call: the wait set_error gave, 60 s without one.
+                let wait = call.reportedError.map { Duration.milliseconds(Int64(clamping: $0.retryAfterMilliseconds)) } ?? .zero
+                throw PluginError(
+                    .createDeferred, path: plugin.path, "connector '\(plugin.name)' could not start source '\(source)' now (RATE_LIMITED): \(message)",
+                    retryAfter: wait > .zero ? wait : .seconds(60))
+            default:
+                throw PluginError(.createFailed, path: plugin.path, "connector '\(plugin.name)' refused the config of source '\(source)': \(message)")
+            }
         }
         return ConnectorInstance(plugin: plugin, source: source, http: http, handle: created.1)
     }

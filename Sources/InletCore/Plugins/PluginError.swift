@@ -4,7 +4,7 @@ package struct PluginError: Error, CustomStringConvertible, Sendable {
     package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String {
             case missingFile, notSharedObject, cannotLoad, symbolMissing, noTable, abiMismatch, abiTooNew
-            case invalidTable, duplicateName, createFailed, unknownConnector, nameMismatch, hostFailed
+            case invalidTable, duplicateName, createFailed, createDeferred, unknownConnector, nameMismatch, hostFailed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -18,6 +18,9 @@ package struct PluginError: Error, CustomStringConvertible, Sendable {
         package static let invalidTable = Code(.invalidTable)
         package static let duplicateName = Code(.duplicateName)
         package static let createFailed = Code(.createFailed)
+        /// The plugin's `create` answered RETRY or RATE_LIMITED: try again later (after
+        /// `retryAfter` for a rate limit).
+        package static let createDeferred = Code(.createDeferred)
         package static let unknownConnector = Code(.unknownConnector)
         package static let nameMismatch = Code(.nameMismatch)
         /// The host could not prepare an instance (its data folder): transient, unlike a
@@ -31,11 +34,14 @@ package struct PluginError: Error, CustomStringConvertible, Sendable {
     package var path: String
     /// Why, in words, without the path.
     package var reason: String
+    /// For `createDeferred` by a rate limit: how long to wait (nil: RETRY's backoff).
+    package var retryAfter: Duration?
 
-    package init(_ code: Code, path: String, _ reason: String) {
+    package init(_ code: Code, path: String, _ reason: String, retryAfter: Duration? = nil) {
         self.code = code
         self.path = path
         self.reason = reason
+        self.retryAfter = retryAfter
     }
 
     package var description: String { path.isEmpty ? reason : "plugin \(path): \(reason)" }

@@ -287,14 +287,16 @@ package final class WorkerPool: Service {
 
     /// An attempt of `job` that failed before its plugin call, for want of an instance: the
     /// connector refused its config (FAILED: quarantined; the orchestrator stops the source),
-    /// its `create` did not return in time (a timeout), or the host could not prepare it (a
-    /// retry). It goes by the source's retry policy, with its audit row, metric and last sync,
+    /// its `create` answered RETRY or RATE_LIMITED (as a call's would), did not return in time
+    /// (a timeout), or the host could not prepare it (a retry). It goes by the source's retry policy, with its audit row, metric and last sync,
     /// as a job the plugin ran would.
     private func failWithoutInstance(_ job: Job, error: any Error, started: ContinuousClock.Instant) async -> JobRunner.Report {
         let message = "\(error)"
         let outcome: JobOutcome
         if let refused = error as? PluginError, refused.code == .createFailed || refused.code == .unknownConnector {
             outcome = .failed(message: message)
+        } else if let deferred = error as? PluginError, deferred.code == .createDeferred, let wait = deferred.retryAfter {
+            outcome = .rateLimited(retryAfter: wait, message: message)
         } else if error is Orchestrator.CreateTimedOut {
             outcome = .timedOut(message: message)
         } else {

@@ -20,6 +20,7 @@ final class EchoConnector: Connector {
            "fail_after": {"type": "integer", "minimum": 0},
            "fail_status": {"type": "string", "enum": ["retry", "failed", "rate_limited"]},
            "refuse": {"type": "string"},
+           "create_retry": {"type": "string"},
            "checkpoint_after": {"type": "integer", "minimum": 1},
            "sequence": {"type": "object"},
            "sleep_ms": {"type": "integer", "minimum": 0},
@@ -46,6 +47,8 @@ final class EchoConnector: Connector {
         var failAfter: Int?
         var failStatus: String?
         var refuse: String?
+        /// `create` answers RETRY with this message (a transient problem, not a bad config).
+        var createRetry: String?
         var checkpointAfter: Int?
         /// Emits `count` numbered records from the `next` checkpoint on, `chunk` per checkpoint.
         struct Sequence: Decodable {
@@ -87,6 +90,7 @@ final class EchoConnector: Connector {
         settings = try config.decode(Settings.self)
         source = config.sourceName
         if let refuse = settings.refuse { throw ConnectorError.failed(refuse) }
+        if let later = settings.createRetry { throw ConnectorError.retry(later) }
         if settings.hangCreate == true { while true { sleep(1) } }
         host.log(.debug, "echo connector created for \(source)")
     }
