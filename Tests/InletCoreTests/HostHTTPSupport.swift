@@ -39,7 +39,8 @@ enum HostHTTP {
         responseSize: Int = MemoryLayout<inlet_http_response>.size
     ) async -> Outcome {
         await PluginThread.run(name: "test-http") {
-            let handle = HostServices.handle(for: call)
+            let handle = HostServices.open(call)
+            defer { HostServices.close(handle) }
             let table = HostServices.table.pointee
             var out = inlet_http_response()
             out.struct_size = UInt32(responseSize)

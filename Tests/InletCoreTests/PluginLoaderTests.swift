@@ -251,4 +251,78 @@ struct HostServicesTests {
         #expect(shas == ["b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0", "b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0"])
         await instance.destroy()
     }
+
+    @Test func theHostRefusesKeysWithNULsOversizedRecordsStateInCreateAndAHandleUsedAfterItsCall() async throws {
+        let directory = try TemporaryDirectory()
+        let source = """
+            #include <stdlib.h>
+            #include <string.h>
+            #include <pthread.h>
+            #include <unistd.h>
+            #include "inlet_connector.h"
+            typedef struct { const inlet_host *h; inlet_call *kept; } inst;
+            static int in_create_state = -1;
+            static inlet_status c(const inlet_host *h, inlet_call *call, const char *j, size_t l, void **out) {
+                (void)j; (void)l;
+                inlet_buffer b; in_create_state = h->state_get(call, "offset", 6, &b);
+                h->log(call, INLET_LOG_WARNING, "from create", 11);
+                inst *i = calloc(1, sizeof *i); i->h = h; *out = i; return INLET_OK;
+            }
+            static void d(void *i) { free(i); }
+            static volatile int late = -2, late_cancelled = -2;
+            static void *later(void *p) {
+                inst *i = p; usleep(100000);
+                inlet_record r; memset(&r, 0, sizeof r);
+                r.struct_size = sizeof r; r.key = "late"; r.key_len = 4;
+                late = i->h->emit(i->kept, &r);
+                late_cancelled = i->h->is_cancelled(i->kept);
+                return NULL;
+            }
+            static inlet_status s(void *p, inlet_call *call, const char *k, const char *a, size_t l) {
+                inst *i = p; const inlet_host *h = i->h; (void)a; (void)l;
+                if (strcmp(k, "late") == 0) {
+                    /* Answers what the thread of the previous call met. */
+                    return late == INLET_FAILED && late_cancelled == 1 && in_create_state == INLET_FAILED ? INLET_OK : INLET_FAILED;
+                }
+                inlet_record r; memset(&r, 0, sizeof r);
+                r.struct_size = sizeof r;
+                r.key = "a\\0one"; r.key_len = 5;
+                if (h->emit(call, &r) != INLET_FAILED) return INLET_FAILED;
+                if (h->state_set(call, "s\\0x", 3, (const uint8_t *)"1", 1) != INLET_FAILED) return INLET_FAILED;
+                if (h->quarantine_item(call, "", 0, "e", 1, NULL, 0) != INLET_FAILED) return INLET_FAILED;
+                r.key = "big"; r.key_len = 3; r.content = (const uint8_t *)"x"; r.content_len = ((size_t)256 << 20) + 1;
+                if (h->emit(call, &r) != INLET_FAILED) return INLET_FAILED;  /* refused on its length: never read */
+                r.key = "ok"; r.key_len = 2; r.content = (const uint8_t *)"fine"; r.content_len = 4;
+                if (h->emit(call, &r) != INLET_OK) return INLET_FAILED;
+                i->kept = call;
+                pthread_t t; pthread_create(&t, NULL, later, i); pthread_detach(t);
+                return INLET_OK;
+            }
+            static const inlet_connector t = { .struct_size = sizeof t, .abi_version = INLET_ABI_VERSION, .name = "rude",
+                .version = "1", .create = c, .destroy = d, .sync = s };
+            INLET_EXPORT const inlet_connector *inlet_connector_register(uint32_t v) { (void)v; return &t; }
+            """
+        let path = try CCompiler.sharedLibrary(source: source, in: directory, name: "rude")
+        let database = try InletDatabase(path: directory.file("inlet.db"))
+        let logs = CapturedLogs()
+        let instance = try await ConnectorInstance.create(
+            plugin: try PluginLibrary.load(path: path), source: "rude", configJSON: "{}", dataDirectory: directory.file("data"),
+            configDirectory: directory.path, logger: logs.logger())
+        // What the plugin logs from create names its source.
+        #expect(logs.all.contains { $0.contains("from create") && $0.contains("source=rude") }, "\(logs.all)")
+        #expect(logs.all.contains { $0.contains("state_get is not available during create") }, "\(logs.all)")
+        let runner = SyncRunner(database: database, logger: Logger(label: "test"))
+        let result = await runner.run(instance: instance)
+        #expect(result.status == .ok, "\(result.message ?? "")")
+        #expect(result.counts.inserted == 1)
+        #expect(result.rejected == 3)
+        // The thread the plugin left behind uses the call's handle after the call returned:
+        // refused, and told to stop; the next call reports what it met.
+        try await Task.sleep(for: .milliseconds(400))
+        let after = await runner.run(instance: instance, kind: "late")
+        #expect(after.status == .ok, "\(after.message ?? "")")
+        let keys = try await database.pool.read { db in try String.fetchAll(db, sql: "SELECT key FROM documents ORDER BY key") }
+        #expect(keys == ["ok"])
+        await instance.destroy()
+    }
 }

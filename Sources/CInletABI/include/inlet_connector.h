@@ -58,7 +58,8 @@
  *     INLET_CAP_REENTRANT. Different instances (different sources) may run concurrently.
  *   - Host services may be called from any thread while the entry point that received the call
  *     handle is running (a plugin may fan work out to threads of its own). After the entry
- *     returns, the call handle is dead and must not be used.
+ *     returns, the call handle is dead and must not be used: the host refuses it (FAILED, and
+ *     is_cancelled answers 1) and logs the misuse.
  *
  * ---------------------------------------------------------------------------------------------
  * STATUSES
@@ -121,7 +122,7 @@ typedef int32_t inlet_log_level;
 /* Capability bits in inlet_connector.capabilities. Unknown bits are ignored by the host. */
 #define INLET_CAP_WEBHOOKS (UINT64_C(1) << 0)  /* `webhook` handles events; else it is never called */
 #define INLET_CAP_REENTRANT (UINT64_C(1) << 1) /* one instance may be called from several threads at once */
-#define INLET_CAP_HEALTH (UINT64_C(1) << 2)    /* `health` is meaningful */
+#define INLET_CAP_HEALTH (UINT64_C(1) << 2)    /* `health` is meaningful (reserved: see health) */
 
 /*
  * An opaque handle to one call of an entry point (create, sync, webhook, health). Every host
@@ -147,8 +148,10 @@ typedef struct inlet_record {
     uint32_t struct_size;                 /* sizeof(inlet_record) as the plugin compiled it */
     uint32_t reserved;                    /* zero */
     const char *_Nonnull key;             /* (key, key_len): the record's id within its source, valid
-                                             UTF-8 (a name that is not, such as a Unix file name, must
-                                             be escaped by the connector, e.g. as \xNN, or quarantined) */
+                                             UTF-8 without NUL bytes (a name that is not, such as a Unix
+                                             file name, must be escaped by the connector, e.g. as \xNN,
+                                             or quarantined). State and quarantine keys follow the same
+                                             rule. Content plus metadata may hold at most 256 MiB. */
     size_t key_len;
     const char *_Nullable kind;           /* C string: "file", "issue", ...; NULL means "record" */
     const char *_Nullable metadata_json;  /* (metadata_json, metadata_len): a JSON object, or NULL for {} */
@@ -238,7 +241,9 @@ typedef struct inlet_host {
 
     /* Read a checkpoint value of this source: the value staged in this call if any, else the
        committed one. out->data is NULL when the key has no value; an existing empty value has a
-       non-NULL data and len 0. Values are bytes (they may contain NUL). Free with buffer_free. */
+       non-NULL data and len 0. Values are bytes (they may contain NUL). Free with buffer_free.
+       Not in `create` (FAILED, as emit, delete_record, state_set, checkpoint, quarantine_item
+       and enqueue there): read state when a job runs. */
     inlet_status (*_Nonnull state_get)(inlet_call *_Nonnull call, const char *_Nonnull key, size_t key_len,
                                        inlet_buffer *_Nonnull out);
 
@@ -352,7 +357,9 @@ typedef struct inlet_connector {
     inlet_status (*_Nullable webhook)(void *_Nullable instance, inlet_call *_Nonnull call,
                                       const inlet_event *_Nonnull event);
 
-    /* Report the instance's health: OK, or FAILED with a message through set_error (may be NULL). */
+    /* Report the instance's health: OK, or FAILED with a message through set_error (may be NULL).
+       Reserved: this version of the host never calls it (its /health reports what jobs and the
+       watchdog show); a plugin may leave it NULL. */
     inlet_status (*_Nullable health)(void *_Nullable instance, inlet_call *_Nonnull call);
 } inlet_connector;
 

@@ -66,12 +66,17 @@ package final class ConnectorInstance: Sendable {
             throw PluginError(.hostFailed, path: plugin.path, "source '\(source)': \(error)")
         }
         let json = injectHostKeys(into: configJSON, source: source, dataDirectory: dataDirectory, configDirectory: configDirectory)
-        let call = PluginCall(source: source, mode: .setup, logger: logger, http: http)
+        // What the plugin logs from `create` names its source, as from its calls.
+        var callLogger = logger
+        callLogger[metadataKey: "source"] = "\(source)"
+        let call = PluginCall(source: source, mode: .setup, logger: callLogger, http: http)
         let table = plugin.table
         let created: (PluginStatus, InstanceHandle) = await PluginThread.run(name: "inlet-create-\(source)") {
             var instance: UnsafeMutableRawPointer?
             let status = json.withCString { pointer in
-                table.table.create(HostServices.table, HostServices.handle(for: call), pointer, strlen(pointer), &instance)
+                let callHandle = HostServices.open(call)
+                defer { HostServices.close(callHandle) }
+                return table.table.create(HostServices.table, callHandle, pointer, strlen(pointer), &instance)
             }
             return (PluginStatus(rawValue: status), InstanceHandle(pointer: instance))
         }
@@ -208,7 +213,11 @@ package final class ConnectorInstance: Sendable {
             return
         }
         PluginThread.pool.submit { [self] in
-            let run = { PluginStatus(rawValue: body(table.table, handle.pointer, HostServices.handle(for: call))) }
+            let run = {
+                let callHandle = HostServices.open(call)
+                defer { HostServices.close(callHandle) }
+                return PluginStatus(rawValue: body(table.table, handle.pointer, callHandle))
+            }
             let status = reentrant ? run() : self.callLock.withLock { _ in run() }
             let destroyNow = self.lifecycle.withLock { state in
                 state.callsRunning -= 1

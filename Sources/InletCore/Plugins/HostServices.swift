@@ -1,6 +1,7 @@
 import CInletABI
 import Foundation
 import Logging
+import Synchronization
 
 /// The `inlet_host` table every connector receives: C entry points that resolve the call handle
 /// to its ``PluginCall`` and copy everything the plugin passes in before returning.
@@ -15,16 +16,21 @@ package enum HostServices {
             abi_version: ABIVersion.host.rawValue,
             emit: { call, record in HostServices.emit(call, record) },
             delete_record: { call, key, length in
-                let call = HostServices.resolve(call)
-                guard let key = HostServices.string(key, length), !key.isEmpty else {
-                    return call.refuse("delete_record: key is empty or not UTF-8").rawValue
+                guard let call = HostServices.resolve(call, "delete_record") else { return INLET_FAILED }
+                guard let key = HostServices.key(key, length) else {
+                    return call.refuse("delete_record: key is empty, not UTF-8, or holds a NUL byte").rawValue
                 }
                 return call.delete(key: key).rawValue
             },
             state_get: { call, key, length, out in
-                let call = HostServices.resolve(call)
                 out.pointee = inlet_buffer(data: nil, len: 0, host_private: nil)
-                guard let key = HostServices.string(key, length) else { return INLET_FAILED }
+                // In `create` there is no state to read yet: FAILED, not an empty answer that
+                // looks like "no checkpoint yet".
+                guard let call = HostServices.resolve(call, "state_get"), call.requireJob("state_get") else { return INLET_FAILED }
+                guard let key = HostServices.key(key, length) else {
+                    call.log(.error, "state_get: the key is empty, not UTF-8, or holds a NUL byte")
+                    return INLET_FAILED
+                }
                 do {
                     guard let value = try call.stateValue(key) else { return INLET_OK }
                     out.pointee = HostServices.buffer(value, call: call)
@@ -35,29 +41,38 @@ package enum HostServices {
                 }
             },
             state_set: { call, key, length, value, valueLength in
-                let call = HostServices.resolve(call)
-                guard let key = HostServices.string(key, length), !key.isEmpty else { return INLET_FAILED }
+                guard let call = HostServices.resolve(call, "state_set") else { return INLET_FAILED }
+                guard let key = HostServices.key(key, length) else {
+                    call.log(.error, "state_set: the key is empty, not UTF-8, or holds a NUL byte")
+                    return INLET_FAILED
+                }
                 let bytes = value.map { Array(UnsafeBufferPointer(start: $0, count: valueLength)) }
                 return call.setState(key, bytes).rawValue
             },
             buffer_free: { call, buffer in
-                let call = HostServices.resolve(call)
-                if let storage = buffer.pointee.host_private, call.forgetBuffer(storage) { free(storage) }
+                // A buffer of a call that has ended was freed with the call.
+                if let call = HostServices.resolve(call, "buffer_free"), let storage = buffer.pointee.host_private,
+                    call.forgetBuffer(storage)
+                {
+                    free(storage)
+                }
                 buffer.pointee = inlet_buffer(data: nil, len: 0, host_private: nil)
             },
-            checkpoint: { call in HostServices.resolve(call).checkpoint().rawValue },
+            checkpoint: { call in HostServices.resolve(call, "checkpoint")?.checkpoint().rawValue ?? INLET_FAILED },
             log: { call, level, message, length in
-                let call = HostServices.resolve(call)
                 let text = String(decoding: UnsafeRawBufferPointer(start: message, count: length), as: UTF8.self)
+                guard let call = HostServices.resolve(call, "log") else { return }
                 call.log(HostServices.logLevel(level), text)
             },
-            progress: { call, done, total in HostServices.resolve(call).reportProgress(done: done, total: total) },
+            progress: { call, done, total in HostServices.resolve(call, "progress")?.reportProgress(done: done, total: total) },
             enqueue: { call, kind, args, argsLength, priority, uniqueKey in
-                let call = HostServices.resolve(call)
-                let kind = String(cString: kind)
+                guard let call = HostServices.resolve(call, "enqueue") else { return INLET_FAILED }
+                guard let kind = String(validatingCString: kind), !kind.isEmpty else {
+                    return call.refuse("enqueue: kind is empty or not UTF-8").rawValue
+                }
                 let argsText = args.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: argsLength), as: UTF8.self) } ?? "{}"
-                guard !kind.isEmpty, HostServices.isJSONObject(Array(argsText.utf8)) else {
-                    return call.refuse("enqueue: kind must be non-empty and args a JSON object").rawValue
+                guard HostServices.isJSONObject(Array(argsText.utf8)) else {
+                    return call.refuse("enqueue: args must be a JSON object").rawValue
                 }
                 guard (0...10).contains(priority) else {
                     return call.refuse("enqueue: priority \(priority) is outside 1...10").rawValue
@@ -67,52 +82,81 @@ package enum HostServices {
                     uniqueKey: uniqueKey.map { String(cString: $0) })
                 return call.enqueue(job).rawValue
             },
-            is_cancelled: { call in HostServices.resolve(call).isCancelled ? 1 : 0 },
+            // A call that has ended is over: its plugin should stop.
+            is_cancelled: { call in HostServices.resolve(call, "is_cancelled").map { $0.isCancelled ? 1 : 0 } ?? 1 },
             quarantine_item: { call, key, keyLength, error, errorLength, bytes, bytesLength in
-                let call = HostServices.resolve(call)
+                guard let call = HostServices.resolve(call, "quarantine_item") else { return INLET_FAILED }
+                guard let key = HostServices.key(key, keyLength) else {
+                    return call.refuse("quarantine_item: key is empty, not UTF-8, or holds a NUL byte").rawValue
+                }
                 let item = StagedBatch.QuarantinedItem(
-                    key: String(decoding: UnsafeRawBufferPointer(start: key, count: keyLength), as: UTF8.self),
+                    key: key,
                     error: String(decoding: UnsafeRawBufferPointer(start: error, count: errorLength), as: UTF8.self),
                     bytes: bytes.map { Array(UnsafeBufferPointer(start: $0, count: bytesLength)) })
                 return call.quarantine(item).rawValue
             },
             set_error: { call, message, length, retryAfter in
                 let text = String(decoding: UnsafeRawBufferPointer(start: message, count: length), as: UTF8.self)
-                HostServices.resolve(call).setError(text, retryAfterMilliseconds: retryAfter)
+                HostServices.resolve(call, "set_error")?.setError(text, retryAfterMilliseconds: retryAfter)
             },
             has_blob: { call, sha in
                 let sha = String(cString: sha)
-                return GitBlobID.isValid(sha) && HostServices.resolve(call).hasBlob(sha) ? 1 : 0
+                guard let call = HostServices.resolve(call, "has_blob") else { return 0 }
+                return GitBlobID.isValid(sha) && call.hasBlob(sha) ? 1 : 0
             },
             http: { call, request, out in HostServices.http(call, request, out) }
         ))
         return UnsafePointer(table)
     }()
 
-    /// The opaque handle a plugin receives for a call.
-    /// - Unsafe: the returned pointer is valid while `call` is retained by the caller of the entry
-    ///   point, which holds it until the entry returns.
-    package static func handle(for call: PluginCall) -> OpaquePointer {
-        OpaquePointer(Unmanaged.passUnretained(call).toOpaque())
+    /// Calls whose entry point is running, by handle. A handle is a number, never the call's
+    /// address: one a plugin keeps past its entry's return (from a thread of its own) resolves
+    /// to nothing and is refused, rather than to freed memory or to a later call at that address.
+    private static let live = Mutex<[UInt: PluginCall]>([:])
+    private static let nextHandle = Atomic<UInt>(1)
+    private static let logger = Logger(label: "inlet.host")
+
+    /// The opaque handle a plugin receives for a call, valid until ``close(_:)``.
+    package static func open(_ call: PluginCall) -> OpaquePointer {
+        let number = nextHandle.wrappingAdd(1, ordering: .relaxed).oldValue
+        live.withLock { $0[number] = call }
+        return OpaquePointer(bitPattern: number)!
     }
 
-    static func resolve(_ handle: OpaquePointer) -> PluginCall {
-        // Unsafe: every handle a plugin holds came from `handle(for:)` for a call still running.
-        Unmanaged<PluginCall>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    /// Ends a handle once its entry point returned: later uses are refused.
+    package static func close(_ handle: OpaquePointer) {
+        _ = live.withLock { $0.removeValue(forKey: UInt(bitPattern: handle)) }
     }
+
+    /// The running call of `handle`, or nil (logged) for a handle whose call has ended.
+    static func resolve(_ handle: OpaquePointer, _ service: String) -> PluginCall? {
+        if let call = live.withLock({ $0[UInt(bitPattern: handle)] }) { return call }
+        logger.error("a plugin called host->\(service) with a call handle whose entry point had returned: refused (the header: a handle is valid only during its call)")
+        return nil
+    }
+
+    /// Content and metadata beyond this are refused at `emit` (the connector can quarantine the
+    /// item instead): a row holds at most about 1 GB in SQLite, and the host keeps a copy or two
+    /// of what a call stages in memory until it commits.
+    package static let maxRecordBytes = 256 << 20
 
     private static func emit(_ handle: OpaquePointer, _ pointer: UnsafePointer<inlet_record>) -> inlet_status {
-        let call = resolve(handle)
+        guard let call = resolve(handle, "emit") else { return INLET_FAILED }
         let structSize = Int(UnsafeRawPointer(pointer).load(as: UInt32.self))
         guard structSize >= ABITableSize.recordV1_0 else {
             return call.refuse("record struct_size \(structSize) is smaller than ABI 1.0's \(ABITableSize.recordV1_0)").rawValue
         }
         let record = pointer.pointee
-        guard let key = string(record.key, record.key_len), !key.isEmpty else {
-            return call.refuse("record key is empty or not valid UTF-8").rawValue
+        guard let key = key(record.key, record.key_len) else {
+            return call.refuse("record key is empty, not valid UTF-8, or holds a NUL byte").rawValue
         }
-        let kind = record.kind.map { String(cString: $0) } ?? "record"
-        guard !kind.isEmpty else { return call.refuse("record '\(key)': kind is empty").rawValue }
+        guard let kind = record.kind.map({ String(validatingCString: $0) }) ?? "record", !kind.isEmpty else {
+            return call.refuse("record '\(key)': kind is empty or not UTF-8").rawValue
+        }
+        guard record.content_len + record.metadata_len <= maxRecordBytes else {
+            return call.refuse(
+                "record '\(key)': \(record.content_len + record.metadata_len) bytes of content and metadata, over the \(maxRecordBytes >> 20) MiB a record may hold (quarantine_item it instead)").rawValue
+        }
         let metadata: [UInt8] = record.metadata_json.map {
             Array(UnsafeRawBufferPointer(start: $0, count: record.metadata_len))
         } ?? Array("{}".utf8)
@@ -147,7 +191,7 @@ package enum HostServices {
     private static func http(
         _ handle: OpaquePointer, _ request: UnsafePointer<inlet_http_request>, _ out: UnsafeMutablePointer<inlet_http_response>
     ) -> inlet_status {
-        let call = resolve(handle)
+        guard let call = resolve(handle, "http") else { return INLET_FAILED }
         // Unsafe: a plugin fills only its own struct_size; every field written or read below lies
         // within the ABI 1.1 size, checked first (never sizeof of this host's struct).
         let responseSize = Int(UnsafeRawPointer(out).load(as: UInt32.self))
@@ -250,6 +294,14 @@ package enum HostServices {
 
     static func string(_ pointer: UnsafePointer<CChar>, _ length: Int) -> String? {
         String(validating: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+    }
+
+    /// A record, state or quarantine key: non-empty UTF-8 without NUL bytes (valid UTF-8, but the
+    /// store would cut the key there: `a\0one` and `a\0two` would become one record `a`).
+    static func key(_ pointer: UnsafePointer<CChar>, _ length: Int) -> String? {
+        let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
+        guard length > 0, !bytes.contains(0) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     static func isJSONObject(_ bytes: [UInt8]) -> Bool {

@@ -98,7 +98,8 @@ package final class PluginCall: Sendable {
     }
 
     /// Refuses a service that needs a job, during `create`.
-    private func requireJob(_ service: String) -> Bool {
+    /// Whether `service` may be used now: only during a job, not in `create` (logged).
+    func requireJob(_ service: String) -> Bool {
         if case .job = mode { return true }
         logger.error("\(service) is not available during create")
         return false
@@ -157,7 +158,7 @@ package final class PluginCall: Sendable {
 
     /// Commits what is staged now. In a dry run, keeps staging (nothing is ever written).
     func checkpoint() -> PluginStatus {
-        guard case .job(let commit) = mode else { return .failed }
+        guard requireJob("checkpoint"), case .job(let commit) = mode else { return .failed }
         guard let commit else { return .ok }
         let batch = takeStaged()
         do {
