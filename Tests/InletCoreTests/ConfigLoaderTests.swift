@@ -156,6 +156,20 @@ struct ConfigLoaderTests {
         ])
     }
 
+    @Test func theHostsOwnConfigKeyIsRefused() {
+        let yaml = """
+            sources:
+              - name: a
+                connector: git
+                config:
+                  url: ./repo
+                  _inlet: { data_dir: /etc }
+            """
+        #expect(ConfigTestSupport.positionedMessages(yaml) == [
+            "6:7: source 'a': config: '_inlet' is reserved: the host adds it (source, data_dir, config_dir)",
+        ])
+    }
+
     @Test func errorDescriptionIsFileLineColumnMessage() throws {
         let error = try #require(ConfigTestSupport.errors("workers: two\n", file: "conf/inlet.yaml").first)
         #expect(error.description == "conf/inlet.yaml:1:10: workers: expected an integer, got 'two'")

@@ -87,8 +87,12 @@ extension ConfigLoader {
             source.webhook = makeWebhook(node, label: label, reader: &reader)
         }
         if let node = entry["config"] {
-            if case .mapping = node {
+            if case .mapping(let mapping) = node {
                 source.config = reader.configValue(node, label: "\(label): config") ?? source.config
+                // The host's own key: a user's would reach the plugin beside (or instead of) the host's.
+                if let key = mapping.keys.first(where: { $0.scalar?.string == ConnectorInstance.hostKey }) {
+                    reader.report(.invalidValue, "\(label): config: '\(ConnectorInstance.hostKey)' is reserved: the host adds it (source, data_dir, config_dir)", at: key)
+                }
             } else {
                 reader.report(.invalidValue, "\(label): config: expected a mapping of connector settings", at: node)
             }

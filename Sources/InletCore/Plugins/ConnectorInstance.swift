@@ -246,6 +246,9 @@ package final class ConnectorInstance: Sendable {
     }
 
     /// Adds the `_inlet` key the ABI promises (source, data_dir, config_dir) to the config object.
+    /// The key the host adds to every config block (the loader refuses it in a config file).
+    package static let hostKey = "_inlet"
+
     static func injectHostKeys(into configJSON: String, source: String, dataDirectory: String, configDirectory: String) -> String {
         let hostKeys: [String: String] = ["source": source, "data_dir": dataDirectory, "config_dir": configDirectory]
         let encoder = JSONEncoder()
