@@ -68,14 +68,14 @@ package enum HostServices {
             enqueue: { call, kind, args, argsLength, priority, uniqueKey in
                 guard let call = HostServices.resolve(call, "enqueue") else { return INLET_FAILED }
                 guard let kind = String(validatingCString: kind), !kind.isEmpty else {
-                    return call.refuse("enqueue: kind is empty or not UTF-8").rawValue
+                    return call.refuse("enqueue: kind is empty or not UTF-8", countsAsItem: false).rawValue
                 }
                 let argsText = args.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: argsLength), as: UTF8.self) } ?? "{}"
                 guard HostServices.isJSONObject(Array(argsText.utf8)) else {
-                    return call.refuse("enqueue: args must be a JSON object").rawValue
+                    return call.refuse("enqueue: args must be a JSON object", countsAsItem: false).rawValue
                 }
                 guard (0...10).contains(priority) else {
-                    return call.refuse("enqueue: priority \(priority) is outside 1...10").rawValue
+                    return call.refuse("enqueue: priority \(priority) is outside 1...10", countsAsItem: false).rawValue
                 }
                 let job = StagedBatch.FollowUpJob(
                     kind: kind, args: argsText, priority: priority == 0 ? JobPriority.followUp : Int(priority),
@@ -151,17 +151,17 @@ package enum HostServices {
             return call.refuse("record key is empty, not valid UTF-8, or holds a NUL byte").rawValue
         }
         guard let kind = record.kind.map({ String(validatingCString: $0) }) ?? "record", !kind.isEmpty else {
-            return call.refuse("record '\(key)': kind is empty or not UTF-8").rawValue
+            return call.refuse("record '\(key)': kind is empty or not UTF-8", key: key).rawValue
         }
         guard record.content_len + record.metadata_len <= maxRecordBytes else {
             return call.refuse(
-                "record '\(key)': \(record.content_len + record.metadata_len) bytes of content and metadata, over the \(maxRecordBytes >> 20) MiB a record may hold (quarantine_item it instead)").rawValue
+                "record '\(key)': \(record.content_len + record.metadata_len) bytes of content and metadata, over the \(maxRecordBytes >> 20) MiB a record may hold (quarantine_item it instead)", key: key).rawValue
         }
         let metadata: [UInt8] = record.metadata_json.map {
             Array(UnsafeRawBufferPointer(start: $0, count: record.metadata_len))
         } ?? Array("{}".utf8)
         guard isJSONObject(metadata) else {
-            return call.refuse("record '\(key)': metadata is not a JSON object").rawValue
+            return call.refuse("record '\(key)': metadata is not a JSON object", key: key).rawValue
         }
         let content = record.content.map { Array(UnsafeBufferPointer(start: $0, count: record.content_len)) }
         let declared = record.blob_sha.map { String(cString: $0) }
@@ -169,14 +169,14 @@ package enum HostServices {
         if let content {
             sha = GitBlobID.of(content)
             if let declared, declared != sha {
-                return call.refuse("record '\(key)': blob_sha \(declared) does not match its content (\(sha!))").rawValue
+                return call.refuse("record '\(key)': blob_sha \(declared) does not match its content (\(sha!))", key: key).rawValue
             }
         } else if let declared {
             guard GitBlobID.isValid(declared) else {
-                return call.refuse("record '\(key)': blob_sha '\(declared)' is not 40 lowercase hex digits").rawValue
+                return call.refuse("record '\(key)': blob_sha '\(declared)' is not 40 lowercase hex digits", key: key).rawValue
             }
             guard call.hasBlob(declared) else {
-                return call.refuse("record '\(key)': refers to blob \(declared), which the sink does not have").rawValue
+                return call.refuse("record '\(key)': refers to blob \(declared), which the sink does not have", key: key).rawValue
             }
             sha = declared
         }

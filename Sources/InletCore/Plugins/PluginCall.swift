@@ -112,11 +112,19 @@ package final class PluginCall: Sendable {
         return .ok
     }
 
-    func refuse(_ reason: String) -> PluginStatus {
-        logger.error("record refused: \(reason)")
+    /// Refuses what the plugin passed (logged, FAILED). An item refused (an emit, a tombstone,
+    /// a quarantine) counts as failed in the summary, once even when the plugin then quarantines
+    /// its `key`, as the header suggests; a refused enqueue is not an item.
+    func refuse(_ reason: String, key: String? = nil, countsAsItem: Bool = true) -> PluginStatus {
+        logger.error("refused: \(reason)")
+        guard countsAsItem else { return .failed }
         progressState.withLock { $0.rejected += 1 }
+        if let key { _ = refusedKeys.withLock { $0.insert(key) } }
         return .failed
     }
+
+    /// Keys of emits refused in this call, not yet quarantined.
+    private let refusedKeys = Mutex<Set<String>>([])
 
     func delete(key: String) -> PluginStatus {
         guard requireJob("delete_record") else { return .failed }
@@ -140,7 +148,12 @@ package final class PluginCall: Sendable {
         guard requireJob("quarantine_item") else { return .failed }
         logger.warning("item quarantined: \(item.key): \(item.error)")
         staged.withLock { $0.quarantine(item) }
-        progressState.withLock { $0.quarantined += 1 }
+        // An emit of this key refused earlier is the same failed item: counted once, as quarantined.
+        let refusedBefore = refusedKeys.withLock { $0.remove(item.key) != nil }
+        progressState.withLock {
+            $0.quarantined += 1
+            if refusedBefore { $0.rejected -= 1 }
+        }
         return .ok
     }
 
