@@ -129,9 +129,12 @@ struct SyncCommand: AsyncParsableCommand {
             let display = ProgressDisplay(source: source.name, live: live, logger: logger, terminal: isatty(STDERR_FILENO) != 0)
             display.start()
             let args = full ? #"{"full":true}"# : "{}"
+            // The source's timeout and the watchdog's grace hold here as in the daemon: a call
+            // that never returns cannot keep `inlet sync` (a cron job) up for ever.
             let runner = SyncRunner(
                 database: database, logger: logger,
-                followUps: .queued(.init(queue: queue, source: source, owner: owner, watchdog: config.watchdog)))
+                followUps: .queued(.init(queue: queue, source: source, owner: owner, watchdog: config.watchdog)),
+                limits: .init(timeout: source.timeout, grace: config.watchdog.cancelGrace))
             var result = await runner.run(instance: instance, args: args, dryRun: dryRun, interrupted: interrupt.check) {
                 live.set($0)
             }

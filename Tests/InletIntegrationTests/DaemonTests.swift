@@ -464,6 +464,37 @@ struct DaemonTests {
         }
     }
 
+    @Test func aForegroundSyncKeepsTheSourcesTimeoutAndGivesUpOnACallThatIgnoresIt() throws {
+        let world = try InletWorld()
+        // Cancelled at its timeout, the call stops: RETRY, and what it staged is not kept.
+        try world.write("inlet.yaml", itemsConfig(#"hang: until_cancelled, records: [{ key: a }]"#, cancelGrace: "5s", timeout: "1s"))
+        let (stopped, summary) = try syncJSON(world)
+        #expect(stopped.status == 1)
+        #expect(summary["status"] as? String == "RETRY", "\(stopped.stdout)")
+        #expect((summary["message"] as? String)?.hasPrefix("timed out after 1s and cancelled") == true, "\(stopped.stdout)")
+        #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents") } == 0)
+
+        // One that ignores the cancel is abandoned after the grace: the command still ends.
+        try world.write("inlet.yaml", itemsConfig("hang: ignore_cancel", cancelGrace: "300ms", timeout: "1s"))
+        let (abandoned, given) = try syncJSON(world)
+        #expect(abandoned.status == 1)
+        #expect(given["message"] as? String == "no answer within timeout 1s + grace 300ms; call abandoned", "\(abandoned.stdout)")
+
+        // So is one that ignores a Ctrl-C (SIGTERM here, from cron or `timeout`), before its timeout.
+        try world.write("inlet.yaml", itemsConfig("hang: ignore_cancel", cancelGrace: "300ms"))
+        let sync = try world.launch(
+            ["sync", "items", "-c", "inlet.yaml", "--json", "--log-level", "debug"], stdout: "summary.json", stderr: "sync.log")
+        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
+        // Logged by its create, after the command took over SIGINT and SIGTERM.
+        try waitUntil("the connector is created") { world.contents("sync.log").contains("echo connector created") }
+        kill(sync.processIdentifier, SIGTERM)
+        try waitUntil("the sync exits", limit: .seconds(20)) { !sync.isRunning }
+        #expect(sync.terminationStatus == 130, "\(world.contents("sync.log"))")
+        let printed = world.contents("summary.json")
+        let interrupted = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
+        #expect(interrupted["message"] as? String == "no answer within 300ms of the interrupt; call abandoned", "\(printed)")
+    }
+
     @Test func aSyncWhoseConnectorRefusesItsConfigEndsWithASummaryThatSaysWhy() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", itemsConfig(#"refuse: "bad credentials""#))

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Runs one job of a source in the foreground: calls the plugin on its own thread, then commits
 /// what it staged together with its state in one transaction when it returns OK, or discards it.
@@ -8,6 +9,20 @@ package struct SyncRunner: Sendable {
     package let database: InletDatabase
     package let logger: Logger
     package let followUps: FollowUps
+    /// The source's `timeout` and the watchdog's `cancel_grace` for the sync call itself, as a
+    /// worker has them (nil: no limit, for tests and embedding).
+    package let limits: Limits?
+
+    /// How long a foreground call may run: past `timeout` it is cancelled; past `grace` more (or
+    /// `grace` after a Ctrl-C it ignores) it is abandoned on its thread and nothing more of it commits.
+    package struct Limits: Sendable {
+        package var timeout: Duration
+        package var grace: Duration
+        package init(timeout: Duration, grace: Duration) {
+            self.timeout = timeout
+            self.grace = grace
+        }
+    }
 
     /// Where the follow-up jobs a sync asks for go.
     package enum FollowUps: Sendable {
@@ -37,7 +52,8 @@ package struct SyncRunner: Sendable {
         }
     }
 
-    package init(database: InletDatabase, logger: Logger, followUps: FollowUps = .inMemory) {
+    package init(database: InletDatabase, logger: Logger, followUps: FollowUps = .inMemory, limits: Limits? = nil) {
+        self.limits = limits
         self.database = database
         self.logger = logger
         self.followUps = followUps
@@ -105,7 +121,7 @@ package struct SyncRunner: Sendable {
         interrupted: @escaping @Sendable () -> Bool = { false }, observe: @escaping @Sendable (PluginCall) -> Void = { _ in }
     ) async -> Result {
         let started = Date()
-        var result = await runOne(instance: instance, kind: kind, args: args, dryRun: dryRun, observe: observe)
+        var result = await runOne(instance: instance, kind: kind, args: args, dryRun: dryRun, interrupted: interrupted, observe: observe)
         if case .queued(let plan) = followUps, !dryRun {
             if result.status == .ok {
                 result = await runQueued(after: result, since: started, instance: instance, plan: plan, interrupted: interrupted, observe: observe)
@@ -131,7 +147,7 @@ package struct SyncRunner: Sendable {
                 break
             }
             ran += 1
-            let next = await runOne(instance: instance, kind: job.kind, args: job.args, dryRun: false, observe: observe)
+            let next = await runOne(instance: instance, kind: job.kind, args: job.args, dryRun: false, interrupted: interrupted, observe: observe)
             result.counts = result.counts + next.counts
             result.rejected += next.rejected
             result.duration += next.duration
@@ -260,6 +276,57 @@ package struct SyncRunner: Sendable {
 
     /// Commits a batch; with queued follow-ups, the follow-up jobs it asks for are queued in the
     /// same transaction (a checkpoint never commits without the jobs it asked for).
+    /// How a foreground call ended.
+    private enum CallEnd {
+        case returned(ConnectorInstance.CallResult)
+        /// It returned, but only after being cancelled at its timeout.
+        case returnedAfterTimeout(ConnectorInstance.CallResult)
+        /// It did not return within the grace after its timeout or a Ctrl-C: left on its thread.
+        case abandoned(String)
+    }
+
+    private struct AbandonedCall: Error, CustomStringConvertible {
+        var description: String { "the call was abandoned (timeout or Ctrl-C): nothing more of it commits" }
+    }
+
+    /// Waits for the call within `limits`: cancels it at its timeout or at a Ctrl-C, and gives
+    /// it up `grace` later. Without limits it waits as long as it runs (a Ctrl-C cancels it).
+    private func wait(
+        for watch: CallWatch, call: PluginCall, logger: Logger, interrupted: @escaping @Sendable () -> Bool
+    ) async -> CallEnd {
+        guard let limits else {
+            // No deadline; a Ctrl-C is the caller's to pass on (it cancels the live call).
+            while true {
+                if let result = await watch.wait(upTo: .seconds(3600)) { return .returned(result) }
+            }
+        }
+        let started = ContinuousClock.now
+        var timedOut = false
+        var cancelledAt: ContinuousClock.Instant?
+        while true {
+            if let result = await watch.wait(upTo: .milliseconds(100)) {
+                return timedOut ? .returnedAfterTimeout(result) : .returned(result)
+            }
+            let now = ContinuousClock.now
+            if cancelledAt == nil, now - started >= limits.timeout {
+                timedOut = true
+                cancelledAt = now
+                logger.warning("timed out after \(DurationFormat.string(from: limits.timeout)): asking the plugin to stop")
+                call.cancel()
+            } else if cancelledAt == nil, interrupted() {
+                cancelledAt = now
+                call.cancel()
+            }
+            if let cancelledAt, now - cancelledAt >= limits.grace {
+                let why = timedOut
+                    ? "no answer within timeout \(DurationFormat.string(from: limits.timeout)) + grace \(DurationFormat.string(from: limits.grace)); call abandoned"
+                    : "no answer within \(DurationFormat.string(from: limits.grace)) of the interrupt; call abandoned"
+                logger.error("the plugin call did not return: \(why)")
+                return .abandoned(why)
+            }
+        }
+    }
+
     private func saving(committer: BatchCommitter, source: String) -> @Sendable (StagedBatch) throws -> BatchCommitter.Report {
         guard case .queued(let plan) = followUps else { return { batch in try committer.commit(batch, source: source) } }
         let policy = RetryPolicy(plan.source.retry)
@@ -274,12 +341,19 @@ package struct SyncRunner: Sendable {
     }
 
     private func runOne(
-        instance: ConnectorInstance, kind: String, args: String, dryRun: Bool, observe: @Sendable (PluginCall) -> Void
+        instance: ConnectorInstance, kind: String, args: String, dryRun: Bool, interrupted: @escaping @Sendable () -> Bool,
+        observe: @Sendable (PluginCall) -> Void
     ) async -> Result {
         let started = ContinuousClock.now
         let committer = BatchCommitter(database: database)
         let source = instance.source
-        let save = saving(committer: committer, source: source)
+        // A call given up on may still run on its thread: nothing of it commits any more.
+        let abandoned = Atomic<Bool>(false)
+        let saveAll = saving(committer: committer, source: source)
+        let save: @Sendable (StagedBatch) throws -> BatchCommitter.Report = { batch in
+            guard !abandoned.load(ordering: .acquiring) else { throw AbandonedCall() }
+            return try saveAll(batch)
+        }
         let commit: (@Sendable (StagedBatch) throws -> BatchCommitter.Report)? = dryRun ? nil : save
         var callLogger = logger
         callLogger[metadataKey: "source"] = "\(source)"
@@ -287,7 +361,21 @@ package struct SyncRunner: Sendable {
             source: source, mode: .job(commit: commit), logger: callLogger,
             documents: committer.documents, state: committer.state, http: instance.http)
         observe(call)
-        let outcome = await instance.sync(kind: kind, args: args, call: call)
+        let watch = CallWatch()
+        instance.startSync(kind: kind, args: args, call: call) { watch.finish($0) }
+        var outcome: ConnectorInstance.CallResult
+        switch await wait(for: watch, call: call, logger: callLogger, interrupted: interrupted) {
+        case .returned(let returned):
+            outcome = returned
+        case .returnedAfterTimeout(let returned):
+            // As a worker's: cancelled at the timeout, what it staged since its last checkpoint is not kept.
+            outcome = ConnectorInstance.CallResult(
+                status: .retry, message: "timed out after \(DurationFormat.string(from: limits?.timeout ?? .zero)) and cancelled"
+                    + (returned.status == .ok ? " (it returned OK only then)" : ": \(returned.message ?? "\(returned.status)")"))
+        case .abandoned(let why):
+            abandoned.store(true, ordering: .releasing)
+            outcome = ConnectorInstance.CallResult(status: .retry, message: why)
+        }
 
         var result = Result(source: source, status: outcome.status, message: outcome.message, retryAfter: outcome.retryAfter)
         result.dryRun = dryRun
