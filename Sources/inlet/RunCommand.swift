@@ -20,6 +20,11 @@ struct RunCommand: AsyncParsableCommand {
             one keeps running. One daemon per data_dir (a lock file enforces it). If the HTTP \
             server cannot listen on `listen`, the daemon stops the same way and exits 1.
 
+            Plugins run in the daemon's process. The daemon runs as the child of a small \
+            supervisor (this process): when a plugin crashes it, it is started again (after 1 s, \
+            backing off to 60 s while it keeps crashing), the crashed attempt is charged to the \
+            job whose plugin call crashed it, and the other jobs it held go back uncounted.
+
             The HTTP server listens on `listen` (default 127.0.0.1:8080): POST \
             /webhooks/SOURCE (signed GitHub deliveries, stored before the answer), GET /health, \
             GET /metrics (Prometheus) and, with admin.token set, the admin API under /v1.
@@ -28,6 +33,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    @Flag(help: ArgumentHelp(
+        "Run the daemon in this process, without the supervisor that starts it again when a plugin crashes it.",
+        discussion: "For a service manager that restarts it itself (systemd's Restart=on-failure, a container's restart policy)."))
+    var noSupervisor = false
+
     func run() async throws {
         let config = try options.load()
         try options.bootstrapLogging(config)
@@ -35,15 +45,32 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "inlet")
 
         let lock: DaemonLock
-        do {
-            lock = try DaemonLock(dataDirectory: config.dataDirectory, role: .daemon)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
+        if let adopted = Supervisor.adoptLock(dataDirectory: config.dataDirectory) {
+            // Started by the supervisor, which holds data_dir's lock for this process.
+            lock = adopted
+        } else {
+            do {
+                lock = try DaemonLock(dataDirectory: config.dataDirectory, role: .daemon)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+            if !noSupervisor {
+                let code = await Supervisor.run(lock: lock, logger: logger)
+                withExtendedLifetime(lock) {}
+                if code != 0 { throw ExitCode(code) }
+                return
+            }
         }
         defer { withExtendedLifetime(lock) {} }
 
         let database = try openDatabase(config)
+        // A plugin call that crashes this process names its job in data_dir's crash file first.
+        do {
+            try CrashRecord.arm(dataDirectory: config.dataDirectory)
+        } catch {
+            logger.warning("crashes will not be traced to their job: \(error)")
+        }
         // Commits never wait for a checkpoint: a thread of its own copies the WAL back.
         let checkpointer = try BackgroundCheckpointer(pool: database.pool)
         defer { checkpointer.stop() }
@@ -137,6 +164,23 @@ final class DaemonLock {
     }
 
     private let descriptor: Int32
+    /// False for the lock a supervised daemon inherited: its supervisor empties the file.
+    private let owned: Bool
+
+    /// The lock a supervisor holds for its daemon, passed down as an open descriptor (not closed
+    /// on exec); nil unless `descriptor` is data_dir's lock file.
+    init?(inherited descriptor: Int32, dataDirectory: String) {
+        let path = (dataDirectory as NSString).appendingPathComponent("inlet.lock")
+        var held = stat()
+        var named = stat()
+        guard fstat(descriptor, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino
+        else { return nil }
+        self.descriptor = descriptor
+        self.owned = false
+    }
+
+    /// The descriptor of the held lock, for a supervisor to pass to its daemon.
+    var inheritableDescriptor: Int32 { descriptor }
 
     init(dataDirectory: String, role: Role) throws {
         do {
@@ -144,9 +188,19 @@ final class DaemonLock {
         } catch {
             throw LockError("data_dir: \(error)")
         }
+        owned = true
         let path = (dataDirectory as NSString).appendingPathComponent("inlet.lock")
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw LockError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        // A holder whose named process is gone is a supervised daemon the kernel is killing with
+        // its supervisor (kill -9 of `inlet run`): its lock goes within moments.
+        var tries = 0
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0, tries < 100,
+            let holder = Holder(file: path), kill(holder.pid, 0) != 0, errno == ESRCH
+        {
+            tries += 1
+            usleep(50_000)
+        }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             let holder = Holder(file: path)
@@ -168,7 +222,7 @@ final class DaemonLock {
     deinit {
         // Emptied on the way out: a later reader finds no holder (after kill -9 the pid it
         // names is dead, which `runningDaemon` checks).
-        _ = ftruncate(descriptor, 0)
+        if owned { _ = ftruncate(descriptor, 0) }
         close(descriptor)
     }
 

@@ -157,11 +157,11 @@ extension SyncCommand {
     /// `queue.retention`, as a daemon does at its start.
     func tidy(_ queue: JobQueue, config: InletConfig, owner: String, logger: Logger) throws {
         let now = Date()
-        let rescued = try queue.rescue(now: now, notOwnedBy: owner)
-        if !rescued.requeued.isEmpty || !rescued.quarantined.isEmpty {
-            logger.notice(
-                "jobs a stopped process left running: \(rescued.requeued.count) requeued, \(rescued.quarantined.count) quarantined (out of attempts)")
-        }
+        let crashed = CrashRecord.take(dataDirectory: config.dataDirectory)
+        let rescued = try queue.rescue(now: now, notOwnedBy: owner, crashed: crashed)
+        WorkerPool.logRescue(rescued, crashed: crashed, logger: logger)
+        // This process's own follow-ups: one whose plugin crashes it is named for the next start.
+        try CrashRecord.arm(dataDirectory: config.dataDirectory)
         _ = try queue.prune(finishedBefore: now.addingTimeInterval(-config.queue.retention.seconds))
     }
 

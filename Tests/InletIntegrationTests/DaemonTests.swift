@@ -110,6 +110,52 @@ struct DaemonTests {
         }
     }
 
+    @Test func aPluginThatCrashesTheDaemonIsChargedAloneAndTheSupervisorStartsItAgain() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            listen: 127.0.0.1:0
+            sources:
+              - name: crashy
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                retry: { max_attempts: 2, backoff: 10ms, max_backoff: 10ms }
+                config: { crash: true }
+              - name: slow
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                config: { records: [{ key: a }, { key: b }, { key: c }], sleep_ms: 1000 }
+            """)
+        try withDaemon(world) { daemon in
+            #expect(try world.inlet(["sync", "slow", "-c", "inlet.yaml"]).status == 0)
+            try waitUntil("the slow job runs") { try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'slow'") } == "running" }
+            #expect(try world.inlet(["sync", "crashy", "-c", "inlet.yaml"]).status == 0)
+            // Each crash ends the daemon's process; the supervisor starts it again (1 s, then 2 s).
+            try waitUntil("the crashing job is quarantined", limit: .seconds(90)) {
+                try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'crashy'") } == "quarantined"
+            }
+            try waitUntil("the slow job succeeds", limit: .seconds(90)) {
+                try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'slow'") } == "succeeded"
+            }
+            #expect(daemon.isRunning)
+            try read(world) { db throws in
+                // The crashing job is charged its two attempts, as crashes; the other job none of its restarts.
+                let crashy = try #require(try Row.fetchOne(db, sql: "SELECT id, attempts, last_error FROM jobs WHERE source = 'crashy'"))
+                #expect(crashy["attempts"] as Int == 2)
+                #expect((crashy["last_error"] as String?)?.contains("crashed the process (SIGSEGV in its plugin call)") == true, "\(crashy)")
+                #expect(try String.fetchAll(db, sql: "SELECT outcome FROM audit WHERE job_id = ? ORDER BY attempt", arguments: [crashy["id"] as Int64]) == ["crashed", "crashed"])
+                #expect(try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE source = 'slow'") == 1)
+                #expect(try String.fetchAll(db, sql: "SELECT a.outcome FROM audit a JOIN jobs j ON j.id = a.job_id WHERE j.source = 'slow'") == ["succeeded"])
+                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'slow'") == 3)
+            }
+            let log = world.contents("daemon.log")
+            #expect(log.contains("died of SIGSEGV: starting it again in 1s"), "\(log)")
+            #expect(log.contains("plugin call crashed the previous process (SIGSEGV)"), "\(log)")
+            // The operator commands see one daemon throughout: the supervisor's pid.
+            #expect(try world.inlet(["status", "-c", "inlet.yaml"]).stdout.contains("daemon: running (pid \(daemon.processIdentifier))"))
+        }
+    }
+
     @Test func sigtermLetsRunningJobsFinishWithinGraceThenGivesTheRestBack() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", """
@@ -330,7 +376,7 @@ struct DaemonTests {
         }
         let (next, summary) = try syncJSON(world)
         #expect(next.status == 0, "\(next.stderr)")
-        #expect(next.stderr.contains("jobs a stopped process left running: 1 requeued, 0 quarantined"), "\(next.stderr)")
+        #expect(next.stderr.contains("recovered jobs of a previous run: 1 requeued, 0 quarantined"), "\(next.stderr)")
         #expect(try itemStates(world)[99] == nil, "pruned")
         #expect(summary["follow_ups_run"] as? Int == 15, "\(next.stdout)")
         #expect(summary["follow_ups_waiting"] as? Int == 0)

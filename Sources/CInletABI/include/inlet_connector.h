@@ -73,7 +73,9 @@
  *                       (as given to set_error; 0 or no set_error: 60 s; at least 1 s) and the
  *                       attempt is not counted as a failure.
  *   INLET_FAILED        permanent failure; the job goes to quarantine without further retries.
- * A crash inside a plugin is treated like INLET_RETRY by the host's supervisor.
+ * A crash inside a plugin (a fatal signal in its call) ends the daemon's process; its supervisor
+ * starts it again, the attempt of the job whose call crashed counts as failed (it runs again, or
+ * goes to quarantine when out of attempts), and the other jobs it held go back uncounted.
  */
 #ifndef INLET_CONNECTOR_H
 #define INLET_CONNECTOR_H

@@ -6,7 +6,10 @@ extension JobQueue {
     package struct RescueReport: Sendable, Equatable {
         package var requeued: [Int64] = []
         package var quarantined: [Int64] = []
-        /// The audit row written for each cut-short attempt (outcome `interrupted`).
+        /// Given back without counting their attempt: another job's plugin crashed the process.
+        package var spared: [Int64] = []
+        /// The audit row written for each cut-short attempt (outcome `interrupted`, or `crashed`
+        /// for the job whose plugin call crashed the process).
         package var attempts: [AuditLog.Entry] = []
     }
 
@@ -15,7 +18,11 @@ extension JobQueue {
     /// an attempt cut short by a crash counts, so a poison job cannot crash-loop the daemon.
     /// Each cut-short attempt gets its audit row (outcome `interrupted`) and, for a sync, its
     /// source's last outcome, as a finished attempt does.
-    package func rescue(now: Date, notOwnedBy owner: String? = nil) throws -> RescueReport {
+    /// - Parameter crashed: jobs whose plugin call crashed the process that held them (the crash
+    ///   file's, with the signal): only their attempt counts, as `crashed`; the other jobs that
+    ///   process held go back without counting theirs. Empty (a kill -9, a power loss, a crash
+    ///   on no plugin call): every cut-short attempt counts, since any of them may be the cause.
+    package func rescue(now: Date, notOwnedBy owner: String? = nil, crashed: [Int64: Int32] = [:]) throws -> RescueReport {
         try database.pool.write { db in
             let rows: [Row]
             if let owner {
@@ -27,11 +34,22 @@ extension JobQueue {
             for row in rows {
                 let lease = Lease(jobID: row["id"], leaseID: row["lease_id"] ?? 0, attempt: row["attempts"])
                 let maxAttempts: Int = row["max_attempts"]
-                let cutShort = "attempt \(lease.attempt) ended without an answer (the process running it stopped or crashed, or its lease expired)"
+                let signal = crashed[lease.jobID]
+                if signal == nil, let culprit = crashed.keys.min() {
+                    // Innocent: the process died of job `culprit`'s plugin call.
+                    try markRetry(
+                        lease, runAt: now, error: "given back: job \(culprit)'s plugin call crashed the process running both",
+                        countsAsAttempt: false, now: now, in: db)
+                    report.spared.append(lease.jobID)
+                    continue
+                }
+                let cutShort = signal.map { "attempt \(lease.attempt) crashed the process: \(Self.signalName($0)) in its plugin call" }
+                    ?? "attempt \(lease.attempt) ended without an answer (the process running it stopped or crashed, or its lease expired)"
                 if lease.attempt >= maxAttempts {
                     try markQuarantined(
                         jobID: lease.jobID, leaseID: row["lease_id"],
-                        error: "out of attempts (\(lease.attempt)/\(maxAttempts)): the attempt ended without an answer (the process running it stopped or crashed, or its lease expired)",
+                        error: signal.map { "out of attempts (\(lease.attempt)/\(maxAttempts)): the attempt crashed the process (\(Self.signalName($0)) in its plugin call)" }
+                            ?? "out of attempts (\(lease.attempt)/\(maxAttempts)): the attempt ended without an answer (the process running it stopped or crashed, or its lease expired)",
                         now: now, in: db)
                     report.quarantined.append(lease.jobID)
                 } else {
@@ -40,7 +58,8 @@ extension JobQueue {
                 }
                 let started = (row["started_at"] as Double?) ?? now.timeIntervalSince1970
                 let entry = AuditLog.Entry(
-                    jobID: lease.jobID, source: row["source"], kind: row["kind"], attempt: lease.attempt, outcome: "interrupted",
+                    jobID: lease.jobID, source: row["source"], kind: row["kind"], attempt: lease.attempt,
+                    outcome: signal == nil ? "interrupted" : "crashed",
                     durationMilliseconds: max(0, Int((now.timeIntervalSince1970 - started) * 1000)), error: cutShort, finishedAt: now)
                 try AuditLog.append(entry, in: db)
                 if SourceStatusRecorder.isSync(kind: entry.kind) {
@@ -50,6 +69,12 @@ extension JobQueue {
             }
             return report
         }
+    }
+
+    /// `SIGSEGV`, `SIGABRT` …, or `signal N`.
+    package static func signalName(_ number: Int32) -> String {
+        let names: [Int32: String] = [SIGSEGV: "SIGSEGV", SIGBUS: "SIGBUS", SIGILL: "SIGILL", SIGFPE: "SIGFPE", SIGABRT: "SIGABRT"]
+        return names[number] ?? "signal \(number)"
     }
 
     /// Running jobs of another daemon, or whose lease expired (the partial index `jobs_running`).

@@ -215,7 +215,12 @@ package final class ConnectorInstance: Sendable {
         PluginThread.pool.submit { [self] in
             let run = {
                 let callHandle = HostServices.open(call)
-                defer { HostServices.close(callHandle) }
+                // A crash on this thread now is this job's (the crash file says so to the next start).
+                inlet_crash_set_job(call.jobID ?? 0)
+                defer {
+                    inlet_crash_set_job(0)
+                    HostServices.close(callHandle)
+                }
                 return PluginStatus(rawValue: body(table.table, handle.pointer, callHandle))
             }
             let status = reentrant ? run() : self.callLock.withLock { _ in run() }

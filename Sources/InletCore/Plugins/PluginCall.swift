@@ -43,10 +43,14 @@ package final class PluginCall: Sendable {
     /// Buffers handed out by state_get and not yet freed, freed when the call ends at the latest.
     private let buffers = Mutex<Set<UInt>>([])
 
+    /// The queued job this call runs, if any: a crash on its thread is charged to it.
+    package let jobID: Int64?
+
     package init(
         source: String, mode: Mode, logger: Logger, documents: DocumentStore? = nil, state: StateStore? = nil,
-        http: HTTPService? = nil
+        http: HTTPService? = nil, jobID: Int64? = nil
     ) {
+        self.jobID = jobID
         self.source = source
         self.mode = mode
         self.logger = logger

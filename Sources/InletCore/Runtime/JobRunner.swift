@@ -125,7 +125,7 @@ package struct JobRunner: Sendable {
         }
         let call = PluginCall(
             source: job.source, mode: .job(commit: commit), logger: callLogger,
-            documents: committer.documents, state: committer.state, http: instance.http)
+            documents: committer.documents, state: committer.state, http: instance.http, jobID: job.id)
         register(call)
         defer { register(nil) }
 

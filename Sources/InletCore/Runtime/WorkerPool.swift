@@ -57,12 +57,13 @@ package final class WorkerPool: Service {
     }
 
     package func run() async throws {
-        // Jobs a previous daemon held when it died run again now (their attempt counted).
-        let rescued = try queue.rescue(now: clock.now, notOwnedBy: owner)
+        // Jobs a previous daemon held when it died run again now: their attempt counted, unless
+        // the crash file names the one job whose plugin call crashed it.
+        let dataDirectory = (queue.database.path as NSString).deletingLastPathComponent
+        let crashed = CrashRecord.take(dataDirectory: dataDirectory)
+        let rescued = try queue.rescue(now: clock.now, notOwnedBy: owner, crashed: crashed)
         InletMetrics.attemptsInterrupted(rescued.attempts)
-        if !rescued.requeued.isEmpty || !rescued.quarantined.isEmpty {
-            logger.notice("recovered jobs of a previous run: \(rescued.requeued.count) requeued, \(rescued.quarantined.count) quarantined (out of attempts)")
-        }
+        Self.logRescue(rescued, crashed: crashed, logger: logger)
         // Graceful shutdown stops leasing and lets running jobs finish; so does cancellation (the
         // group gave up on graceful shutdown), whose running jobs are cancelled as well.
         let stop: @Sendable () -> Void = {
@@ -86,6 +87,16 @@ package final class WorkerPool: Service {
             stop()
         }
         await orchestrator.shutdown()
+    }
+
+    /// Says what a start-up rescue did: the jobs given back, and which job crashed the process.
+    package static func logRescue(_ rescued: JobQueue.RescueReport, crashed: [Int64: Int32], logger: Logger) {
+        for (job, signal) in crashed.sorted(by: { $0.key < $1.key }) {
+            logger.error("job \(job)'s plugin call crashed the previous process (\(JobQueue.signalName(signal))): its attempt counts; the \(rescued.spared.count) other job(s) it held go back uncounted")
+        }
+        if !rescued.requeued.isEmpty || !rescued.quarantined.isEmpty {
+            logger.notice("recovered jobs of a previous run: \(rescued.requeued.count) requeued, \(rescued.quarantined.count) quarantined (out of attempts)")
+        }
     }
 
     private func leaseLoop(group: inout DiscardingTaskGroup) async {

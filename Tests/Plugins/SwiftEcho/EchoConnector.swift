@@ -21,6 +21,7 @@ final class EchoConnector: Connector {
            "fail_status": {"type": "string", "enum": ["retry", "failed", "rate_limited"]},
            "refuse": {"type": "string"},
            "create_retry": {"type": "string"},
+           "crash": {"type": "boolean"},
            "checkpoint_after": {"type": "integer", "minimum": 1},
            "sequence": {"type": "object"},
            "sleep_ms": {"type": "integer", "minimum": 0},
@@ -49,6 +50,8 @@ final class EchoConnector: Connector {
         var refuse: String?
         /// `create` answers RETRY with this message (a transient problem, not a bad config).
         var createRetry: String?
+        /// A sync writes through a null pointer: SIGSEGV, in the host's process.
+        var crash: Bool?
         var checkpointAfter: Int?
         /// Emits `count` numbered records from the `next` checkpoint on, `chunk` per checkpoint.
         struct Sequence: Decodable {
@@ -105,6 +108,7 @@ final class EchoConnector: Connector {
             try host.enqueue(kind: "item", args: ["n": .int(n)], uniqueKey: "item:\(n)")
         }
         runsStarted += 1
+        if settings.crash == true { UnsafeMutablePointer<Int>(bitPattern: 8)!.pointee = 1 }
         if let failRuns = settings.failRuns, runsStarted <= failRuns { try fail() }
         switch settings.hang {
         case "until_cancelled":

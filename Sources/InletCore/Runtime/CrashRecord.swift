@@ -1,0 +1,41 @@
+import CInletABI
+import Foundation
+
+/// The crash file, `data_dir/crashed-calls`: a process that dies of a plugin call (a signal on
+/// the thread running it) appends `job ID signal N` there first, so the next start charges
+/// the attempt to that job alone (see `inlet_host_crash.h` and `JobQueue.rescue`).
+package enum CrashRecord {
+    static func path(dataDirectory: String) -> String {
+        (dataDirectory as NSString).appendingPathComponent("crashed-calls")
+    }
+
+    /// Has this process write its crash lines to data_dir's file (once per process; the file
+    /// stays open for the signal handler).
+    package static func arm(dataDirectory: String) throws {
+        let file = path(dataDirectory: dataDirectory)
+        let descriptor = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw CrashRecordError("cannot open \(file): \(String(cString: strerror(errno)))") }
+        inlet_crash_install(descriptor)
+    }
+
+    /// The jobs whose plugin call crashed a process on this data_dir since the last take, with
+    /// the signal; the file is emptied. Call under data_dir's lock, before rescuing their jobs.
+    package static func take(dataDirectory: String) -> [Int64: Int32] {
+        let file = path(dataDirectory: dataDirectory)
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8), !text.isEmpty else { return [:] }
+        var crashed: [Int64: Int32] = [:]
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            guard words.count == 4, words[0] == "job", words[2] == "signal", let job = Int64(words[1]), let signal = Int32(words[3])
+            else { continue }
+            crashed[job] = signal
+        }
+        _ = truncate(file, 0)
+        return crashed
+    }
+
+    struct CrashRecordError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
