@@ -138,7 +138,8 @@ struct JobsCommand: AsyncParsableCommand {
             discussion: """
                 A running job's lease is revoked at once and its attempt gets an audit row (outcome \
                 cancelled); a worker still running it (the daemon's or an `inlet sync`'s) stops at its next \
-                heartbeat and commits nothing. Exits 1 when the job already finished.
+                heartbeat and commits nothing more (what its checkpoints committed before stays). \
+                Exits 1 when the job already finished.
                 """)
 
         @OptionGroup var options: ConfigOptions
@@ -159,7 +160,7 @@ struct JobsCommand: AsyncParsableCommand {
             if json {
                 JSONOutput.print(JobOutput.object(job))
             } else if before?.state == .running, opened.daemon != nil {
-                print("job \(job.id) (\(job.source) \(job.kind)) cancelled while running: its worker stops at its next heartbeat and commits nothing")
+                print("job \(job.id) (\(job.source) \(job.kind)) cancelled while running: its worker stops at its next heartbeat and commits nothing more (its checkpoints so far stay)")
             } else {
                 print("job \(job.id) (\(job.source) \(job.kind)) cancelled")
             }

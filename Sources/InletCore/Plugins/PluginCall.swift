@@ -197,7 +197,12 @@ package final class PluginCall: Sendable {
                 for job in current.followUps { merged.enqueue(job) }
                 current = merged
             }
-            logger.error("checkpoint failed: \(error)")
+            if let lost = error as? JobQueueError, lost.code == .leaseLost {
+                // The operator cancelled the job (or it was rescued elsewhere): expected, not a fault.
+                logger.notice("checkpoint refused: \(lost)")
+            } else {
+                logger.error("checkpoint failed: \(error)")
+            }
             return .retry
         }
     }

@@ -273,8 +273,10 @@ package struct JobRunner: Sendable {
             }
             report.counts = report.counts + finalCounts
         } catch let error as JobQueueError where error.code == .leaseLost {
+            // Cancelled by the operator, or rescued elsewhere: whoever holds it now decides.
             report.leaseLost = true
-            callLogger.warning("\(error): nothing committed")
+            report.decision = nil
+            callLogger.notice("\(error): its outcome is not recorded (nothing more committed)")
         } catch {
             // The commit itself failed (disk full, a record referring to a missing blob …): the
             // job goes back to the queue like a transient failure, if its lease is still ours.
@@ -292,6 +294,7 @@ package struct JobRunner: Sendable {
                 // A completion is fenced by its last statement: records that failed to apply may
                 // belong to a lease already lost, which says nothing about the source's health.
                 report.leaseLost = true
+                report.decision = nil
             } catch {
                 callLogger.error("cannot put the job back after the failed commit: \(error); it runs again when its lease expires")
             }
