@@ -86,7 +86,8 @@ struct AdminAPITests {
     @Test func listsAndShowsJobsWithFilters() async throws {
         let harness = try HTTPHarness()
         let a = try #require(try harness.queue.enqueue(JobRequest(source: "plain")).jobID)
-        let b = try #require(try harness.queue.enqueue(JobRequest(source: "acme", kind: "webhook")).jobID)
+        let b = try #require(try harness.queue.enqueue(
+            JobRequest(source: "acme", kind: "webhook", args: #"{"delivery": 7, "full": true, "note": "x", "ratio": 0.5, "list": [1, null]}"#)).jobID)
         _ = try harness.queue.cancel(id: a)
         try await harness.application.test(.router) { client in
             func ids(_ query: String) async throws -> [Int64] {
@@ -107,6 +108,11 @@ struct AdminAPITests {
             #expect(shown.status == .ok)
             #expect(shown.body.json["kind"] as? String == "webhook")
             #expect(shown.body.json["state"] as? String == "queued")
+            // The args object itself, as `inlet jobs list --json` gives it.
+            let args = try #require(shown.body.json["args"] as? [String: Any], "\(shown.body.text)")
+            #expect(args["delivery"] as? Int == 7 && args["full"] as? Bool == true && args["note"] as? String == "x")
+            #expect(args["ratio"] as? Double == 0.5 && (args["list"] as? [Any])?.count == 2)
+            #expect(shown.body.text.contains(#""full":true"#))
             let missing = try await client.execute(uri: "/v1/jobs/999", method: .get, headers: Self.auth)
             #expect(missing.status == .notFound && Self.errorCode(missing) == "not_found")
             let notID = try await client.execute(uri: "/v1/jobs/abc", method: .get, headers: Self.auth)

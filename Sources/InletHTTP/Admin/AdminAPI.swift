@@ -197,7 +197,8 @@ struct JobView: Encodable {
     var id: Int64
     var source: String
     var kind: String
-    var args: String
+    /// The args object itself, as `inlet jobs list --json` gives it (not a string holding JSON).
+    var args: JSONArgs
     var priority: Int
     var state: String
     var attempts: Int
@@ -215,7 +216,7 @@ struct JobView: Encodable {
         id = job.id
         source = job.source
         kind = job.kind
-        args = job.args
+        args = JSONArgs(job.args)
         priority = job.priority
         state = job.state.rawValue
         attempts = job.attempts
@@ -265,5 +266,39 @@ struct QuarantineView: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case id, source, kind, key, error, size, jobID = "job_id", createdAt = "created_at", seen, lastSeenAt = "last_seen_at"
+    }
+}
+
+/// A job's args (a JSON object, as the jobs table's CHECK keeps them) encoded as JSON itself.
+enum JSONArgs: Codable {
+    case null, bool(Bool), integer(Int64), number(Double), string(String)
+    case array([JSONArgs]), object([String: JSONArgs])
+
+    init(_ text: String) {
+        self = (try? JSONDecoder().decode(JSONArgs.self, from: Data(text.utf8))) ?? .object([:])
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int64.self) { self = .integer(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONArgs].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONArgs].self)) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
     }
 }
