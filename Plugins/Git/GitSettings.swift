@@ -21,7 +21,8 @@ struct GitSettings: Equatable {
            "branch": {"type": "string", "minLength": 1, "description": "default: the repository's default branch"},
            "include": {"type": "array", "items": {"type": "string"}, "description": "globs of paths to take; default all"},
            "exclude": {"type": "array", "items": {"type": "string"}, "description": "globs of paths to leave out"},
-           "max_file_size": {"type": ["integer", "string"], "description": "bytes, or \\"512KB\\", \\"1MB\\"; default 1MB"},
+           "max_file_size": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "(?i)^ *[0-9]+(\\\\.[0-9]+)? *([KMG](I?B)?|B)? *$"}],
+                             "description": "bytes, or \\"512KB\\", \\"1.5MB\\", \\"1GB\\"; default 1MB"},
            "_inlet": {"type": "object"}}}
         """
 

@@ -54,7 +54,8 @@ struct GitHubSettings {
            "skip_forks": {"type": "boolean"},
            "include": {"type": "array", "items": {"type": "string"}, "description": "globs of file paths to take; default all"},
            "exclude": {"type": "array", "items": {"type": "string"}},
-           "max_file_size": {"type": ["integer", "string"], "description": "bytes, or \\"512KB\\", \\"1MB\\"; default 1MB"},
+           "max_file_size": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "(?i)^ *[0-9]+(\\\\.[0-9]+)? *([KMG](I?B)?|B)? *$"}],
+                             "description": "bytes, or \\"512KB\\", \\"1.5MB\\", \\"1GB\\"; default 1MB"},
            "issues": {"type": "boolean"},
            "pull_requests": {"type": "boolean"},
            "_inlet": {"type": "object"}}}

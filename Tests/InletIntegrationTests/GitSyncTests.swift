@@ -145,6 +145,22 @@ struct GitSyncTests {
         #expect(busy.stderr.contains("warning: busy.yaml:5:"), "\(busy.stderr)")  // at `concurrency`
         #expect(busy.stderr.contains("concurrency 3 runs as 1: plugin 'git' is not reentrant"), "\(busy.stderr)")
 
+        // A size the connector could not read is the schema's error, not a refused create later.
+        try world.write("sizes.yaml", """
+            plugins: [./plugins]
+            sources:
+              - name: big
+                connector: git
+                config: { url: ./repo, max_file_size: 5XB }
+              - name: fine
+                connector: git
+                config: { url: ./repo, max_file_size: 1.5mb }
+            """)
+        let sizes = try world.inlet(["validate", "--config", "sizes.yaml"])
+        #expect(sizes.status == 2)
+        #expect(sizes.stderr.contains("sizes.yaml:5:43: source 'big': config.max_file_size: \"5XB\" does not match pattern"), "\(sizes.stderr)")
+        #expect(sizes.stderr.contains("sizes.yaml: 1 error"), "\(sizes.stderr)")
+
         // A `webhook:` block for a connector that handles none: every delivery would fail.
         try world.write("hooked.yaml", """
             plugins: [./plugins]
