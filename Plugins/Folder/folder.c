@@ -928,7 +928,9 @@ static inlet_status folder_one(folder_run *r, const folder_file *f, folder_mentr
         return INLET_RETRY;
     }
     folder_manifest_write_entry(&r->newman, f->path, f->len, res.size, res.mtime_ns, res.sha, flags);
-    if (o) r->n_changed++;
+    /* A --full re-read of the same content is not a change (the host writes nothing for it). */
+    if (o && o->size == res.size && strcmp(o->sha, res.sha) == 0) r->n_unchanged++;
+    else if (o) r->n_changed++;
     else r->n_new++;
     r->since_cp_records++;
     r->since_cp_bytes += rec.content_len + rec.metadata_len;

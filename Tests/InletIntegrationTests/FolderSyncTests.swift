@@ -85,6 +85,12 @@ struct FolderSyncTests {
         #expect(summary["unchanged"] as? Int == 4)
         let after = try documents(world)
         #expect(after.mapValues(\.version) == before.mapValues(\.version))
+
+        // --full reads every file again; the same content is still no change, for the
+        // connector's own log line too.
+        let full = try world.inlet(["sync", "files", "-c", "inlet.yaml", "--full", "--json"])
+        #expect(try self.summary(full)["written"] as? Int == 0)
+        #expect(full.stderr.contains("folder: 4 files: 0 new, 0 changed, 4 unchanged"), "\(full.stderr)")
     }
 
     @Test func editDeleteAndAddGiveOneUpdateOneTombstoneOneInsert() throws {
