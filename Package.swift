@@ -37,6 +37,8 @@ let package = Package(
     targets: [
         // THE contract between the host and every connector. C only.
         .target(name: "CInletABI"),
+        // The host's own C: the crash handler and the supervisor's spawn (never in a plugin).
+        .target(name: "CInletHost"),
         // libcurl for the host's HTTP service (Debian: libcurl4-openssl-dev). Shims in the header
         // because curl_easy_setopt/getinfo are variadic.
         .systemLibrary(
@@ -60,6 +62,7 @@ let package = Package(
             name: "InletCore",
             dependencies: [
                 "CInletABI",
+                "CInletHost",
                 "CCurl",
                 "CSQLiteSetup",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -94,6 +97,7 @@ let package = Package(
         .executableTarget(
             name: "inlet",
             dependencies: [
+                "CInletHost",
                 "InletCore",
                 "InletHTTP",
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -39,6 +39,8 @@ struct RunCommand: AsyncParsableCommand {
     var noSupervisor = false
 
     func run() async throws {
+        let supervised = Supervisor.isSupervised
+        if supervised { Supervisor.holdSignals() }
         let config = try options.load()
         try options.bootstrapLogging(config)
         MemoryTuning.keepFreedMemoryMapped()
@@ -55,7 +57,9 @@ struct RunCommand: AsyncParsableCommand {
                 printError("error: \(error)")
                 throw ExitCode(1)
             }
-            if !noSupervisor {
+            // A supervised daemon whose data_dir changed (a config edited since) runs unsupervised
+            // under its supervisor rather than start a second supervisor.
+            if !noSupervisor && !supervised {
                 let code = await Supervisor.run(lock: lock, logger: logger)
                 withExtendedLifetime(lock) {}
                 if code != 0 { throw ExitCode(code) }

@@ -1,4 +1,4 @@
-import CInletABI
+import CInletHost
 import Foundation
 import InletCore
 import Logging
@@ -36,6 +36,8 @@ enum Supervisor {
     private static func supervise(lockDescriptor: Int32, logger: Logger) -> Int32 {
         let child = Atomic<Int32>(0)
         let stopping = Atomic<Bool>(false)
+        // waitpid needs SIGCHLD at its default (a parent may have left it ignored).
+        signal(SIGCHLD, SIG_DFL)
         var sources: [any DispatchSourceSignal] = []
         for number in [SIGTERM, SIGINT, SIGHUP] {
             signal(number, SIG_IGN)
@@ -51,6 +53,7 @@ enum Supervisor {
         defer { for source in sources { source.cancel() } }
 
         var backoff = firstBackoff
+        var restarts = 0
         while true {
             let started = ContinuousClock.now
             let pid: Int32
@@ -61,41 +64,64 @@ enum Supervisor {
                 return 1
             }
             child.store(pid, ordering: .sequentiallyConsistent)
-            // A stop that came while the child was starting reaches it now.
-            if stopping.load(ordering: .sequentiallyConsistent) { kill(pid, SIGTERM) }
             var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            var stopSent: ContinuousClock.Instant?
+            while true {
+                // The daemon ignores SIGTERM until its handlers are in place: a stop is sent
+                // again every second until it takes.
+                if stopping.load(ordering: .sequentiallyConsistent), stopSent.map({ ContinuousClock.now - $0 >= .seconds(1) }) ?? true {
+                    kill(pid, SIGTERM)
+                    stopSent = ContinuousClock.now
+                }
+                let reaped = waitpid(pid, &status, WNOHANG)
+                if reaped == pid { break }
+                if reaped == -1 && errno != EINTR {
+                    logger.error("cannot wait for the daemon (pid \(pid)): \(String(cString: strerror(errno)))")
+                    child.store(0, ordering: .sequentiallyConsistent)
+                    return 1
+                }
+                usleep(20_000)
+            }
             child.store(0, ordering: .sequentiallyConsistent)
             // What the dead daemon left running goes with it: the Swift runtime's crash
             // backtracer (done once the daemon is gone, yet it lingers) or a git subprocess.
             kill(-pid, SIGKILL)
             let signal = status & 0x7f
-            if signal == 0 { return (status >> 8) & 0xff }
+            let code = (status >> 8) & 0xff
             if stopping.load(ordering: .sequentiallyConsistent) {
-                logger.notice("the daemon (pid \(pid)) ended by \(JobQueue.signalName(signal)) while stopping")
-                return 1
+                // Stopped as asked: by its own graceful stop (its code), or by the signal itself.
+                return signal == 0 ? code : (signal == SIGTERM || signal == SIGINT ? 0 : 1)
             }
+            // The first start's answer is the command's (a bad config, a port taken); after a
+            // crash the service is kept up: a config broken meanwhile waits to be fixed.
+            if signal == 0 && (restarts == 0 || code == 0) { return code }
             if ContinuousClock.now - started > .seconds(60) { backoff = firstBackoff }
-            logger.error(
-                "the daemon (pid \(pid)) died of \(JobQueue.signalName(signal)): starting it again in \(DurationFormat.string(from: backoff)) (a job whose plugin call crashed it is charged the attempt; the others go back uncounted)")
+            let why = signal == 0
+                ? "exited with code \(code) after a restart (its error is above)"
+                : "died of \(JobQueue.signalName(signal)) (a job whose plugin call crashed it is charged the attempt; the others go back uncounted)"
+            logger.error("the daemon (pid \(pid)) \(why): starting it again in \(DurationFormat.string(from: backoff))")
             let until = ContinuousClock.now + backoff
             while ContinuousClock.now < until {
                 if stopping.load(ordering: .sequentiallyConsistent) { return 0 }
                 usleep(50_000)
             }
             backoff = min(backoff * 2, longestBackoff)
+            restarts += 1
         }
     }
 
     /// Starts this executable again with the same arguments, as the supervised daemon: default
     /// signal handling, the lock as its descriptor 3 (named in its environment), nothing else
-    /// of this process's descriptors.
+    /// of this process's descriptors. `/proc/self/exe` itself, so that a binary replaced by an
+    /// upgrade restarts the build that is running.
     private static func spawn(lockDescriptor: Int32) throws -> Int32 {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var environment = ProcessInfo.processInfo.environment
         environment[lockVariable] = "3"
         environment[parentVariable] = "\(getpid())"
-        let arguments = [executable] + CommandLine.arguments.dropFirst()
+        // The runtime's crash backtrace without its interactive prompt, which would wait on a
+        // terminal for good (the daemon runs in a process group of its own).
+        if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "interactive=no" }
+        let arguments = CommandLine.arguments
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -103,9 +129,18 @@ enum Supervisor {
             for pointer in envp { free(pointer) }
         }
         var pid: Int32 = 0
-        let result = inlet_spawn_daemon(executable, argv, envp, lockDescriptor, &pid)
-        guard result == 0 else { throw SupervisorError("cannot start \(executable): \(String(cString: strerror(result)))") }
+        let result = inlet_spawn_daemon("/proc/self/exe", argv, envp, lockDescriptor, &pid)
+        guard result == 0 else { throw SupervisorError("cannot start /proc/self/exe: \(String(cString: strerror(result)))") }
         return pid
+    }
+
+    /// Whether this process is a daemon a supervisor started (it then never supervises).
+    static var isSupervised: Bool { ProcessInfo.processInfo.environment[parentVariable] != nil }
+
+    /// In the child, first thing: the stop and reload signals are ignored until the daemon's
+    /// handlers take them (the supervisor sends a stop again until it takes).
+    static func holdSignals() {
+        for number in [SIGTERM, SIGINT, SIGHUP] { signal(number, SIG_IGN) }
     }
 
     /// In the child: the supervisor's lock, and the kernel's promise to end this process with
@@ -118,8 +153,10 @@ enum Supervisor {
         else { return nil }
         if inlet_die_with_parent(parent) != 0 { exit(1) }  // the supervisor is already gone
         // Not handed on to what this process starts (git, a crash backtracer): the lock must go
-        // when the supervisor and this process have.
+        // when the supervisor and this process have. Nor are the variables.
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        unsetenv(lockVariable)
+        unsetenv(parentVariable)
         return lock
     }
 

@@ -157,8 +157,10 @@ extension SyncCommand {
     /// `queue.retention`, as a daemon does at its start.
     func tidy(_ queue: JobQueue, config: InletConfig, owner: String, logger: Logger) throws {
         let now = Date()
-        let crashed = CrashRecord.take(dataDirectory: config.dataDirectory)
-        let rescued = try queue.rescue(now: now, notOwnedBy: owner, crashed: crashed)
+        let crashed = CrashRecord.read(dataDirectory: config.dataDirectory)
+        let retry = Dictionary(config.sources.map { ($0.name, $0.retry) }, uniquingKeysWith: { first, _ in first })
+        let rescued = try queue.rescue(now: now, notOwnedBy: owner, crashed: crashed, retry: retry)
+        if !crashed.isEmpty { CrashRecord.clear(dataDirectory: config.dataDirectory) }
         WorkerPool.logRescue(rescued, crashed: crashed, logger: logger)
         // This process's own follow-ups: one whose plugin crashes it is named for the next start.
         try CrashRecord.arm(dataDirectory: config.dataDirectory)

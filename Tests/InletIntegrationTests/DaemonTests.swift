@@ -149,7 +149,7 @@ struct DaemonTests {
                 #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE source = 'slow'") == 3)
             }
             let log = world.contents("daemon.log")
-            #expect(log.contains("died of SIGSEGV: starting it again in 1s"), "\(log)")
+            #expect(log.contains("died of SIGSEGV (a job whose plugin call crashed it is charged the attempt; the others go back uncounted): starting it again in 1s"), "\(log)")
             #expect(log.contains("plugin call crashed the previous process (SIGSEGV)"), "\(log)")
             // The operator commands see one daemon throughout: the supervisor's pid.
             #expect(try world.inlet(["status", "-c", "inlet.yaml"]).stdout.contains("daemon: running (pid \(daemon.processIdentifier))"))
@@ -339,6 +339,21 @@ struct DaemonTests {
         return (result, summary)
     }
 
+    /// Starts `inlet sync items --json` (plus `extra`), sends it `signal` once `ready` holds,
+    /// waits for it to exit 130 and returns the summary it printed.
+    func interruptedSync(
+        _ world: InletWorld, extra: [String] = [], signal: Int32 = SIGINT, limit: Duration = .seconds(30), when ready: () throws -> Bool
+    ) throws -> [String: Any] {
+        let sync = try world.launch(["sync", "items", "-c", "inlet.yaml", "--json"] + extra, stdout: "summary.json", stderr: "sync.log")
+        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
+        try waitUntil("the sync is ready to be interrupted", ready)
+        kill(sync.processIdentifier, signal)
+        try waitUntil("the sync exits", limit: limit) { !sync.isRunning }
+        #expect(sync.terminationStatus == 130, "\(world.contents("sync.log"))")
+        let printed = world.contents("summary.json")
+        return try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
+    }
+
     /// The state of each `item` job, by its number.
     func itemStates(_ world: InletWorld) throws -> [Int: String] {
         try read(world) { db in
@@ -397,14 +412,7 @@ struct DaemonTests {
         let world = try InletWorld()
         // One attempt each: a counted attempt would send the interrupted job to quarantine.
         try world.write("inlet.yaml", itemsConfig("follow_ups: 6, hang_item: 3", retry: "{ max_attempts: 1 }"))
-        let sync = try world.launch(["sync", "items", "-c", "inlet.yaml", "--json"], stdout: "summary.json", stderr: "sync.log")
-        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
-        try waitUntil("item 3 runs") { try itemStates(world)[3] == "running" }
-        kill(sync.processIdentifier, SIGINT)
-        try waitUntil("the sync exits") { !sync.isRunning }
-        #expect(sync.terminationStatus == 130)
-        let printed = world.contents("summary.json")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
+        let summary = try interruptedSync(world) { try itemStates(world)[3] == "running" }
         #expect(summary["status"] as? String == "INTERRUPTED")
         #expect(summary["follow_ups_run"] as? Int == 3)
         #expect(summary["follow_ups_waiting"] as? Int == 3)
@@ -472,15 +480,8 @@ struct DaemonTests {
     @Test func ctrlCDuringAFollowUpThatIgnoresItGivesTheJobBackAfterTheGrace() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", itemsConfig("follow_ups: 3, stuck_item: 1", retry: "{ max_attempts: 1 }", cancelGrace: "300ms"))
-        let sync = try world.launch(["sync", "items", "-c", "inlet.yaml", "--json"], stdout: "summary.json", stderr: "sync.log")
-        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
-        try waitUntil("item 1 runs") { try itemStates(world)[1] == "running" }
-        kill(sync.processIdentifier, SIGINT)
-        // Not the job's timeout (30 minutes): the grace after the cancel.
-        try waitUntil("the sync exits", limit: .seconds(20)) { !sync.isRunning }
-        #expect(sync.terminationStatus == 130)
-        let printed = world.contents("summary.json")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
+        // Given back after the grace that follows the cancel, not the job's timeout (30 minutes).
+        let summary = try interruptedSync(world, limit: .seconds(20)) { try itemStates(world)[1] == "running" }
         #expect(summary["status"] as? String == "INTERRUPTED")
         #expect(try itemStates(world) == [0: "succeeded", 1: "queued", 2: "queued"])
         #expect(try read(world) { db in try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE unique_key = 'item:1'") } == 0)
@@ -491,14 +492,7 @@ struct DaemonTests {
         // Ctrl-C lands before the 2s timeout; the timeout runs out during the 5s grace that
         // follows the Ctrl-C: that attempt counts, and it was the job's last.
         try world.write("inlet.yaml", itemsConfig("follow_ups: 2, stuck_item: 1", retry: "{ max_attempts: 1 }", cancelGrace: "5s", timeout: "2s"))
-        let sync = try world.launch(["sync", "items", "-c", "inlet.yaml", "--json"], stdout: "summary.json", stderr: "sync.log")
-        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
-        try waitUntil("item 1 runs") { try itemStates(world)[1] == "running" }
-        kill(sync.processIdentifier, SIGINT)
-        try waitUntil("the sync exits", limit: .seconds(30)) { !sync.isRunning }
-        #expect(sync.terminationStatus == 130)
-        let printed = world.contents("summary.json")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
+        let summary = try interruptedSync(world) { try itemStates(world)[1] == "running" }
         #expect(summary["status"] as? String == "INTERRUPTED")
         // Quarantined, not queued for an attempt beyond max_attempts; its history says why.
         #expect(try itemStates(world) == [0: "succeeded", 1: "quarantined"], "\(world.contents("sync.log"))")
@@ -528,17 +522,11 @@ struct DaemonTests {
 
         // So is one that ignores a Ctrl-C (SIGTERM here, from cron or `timeout`), before its timeout.
         try world.write("inlet.yaml", itemsConfig("hang: ignore_cancel", cancelGrace: "300ms"))
-        let sync = try world.launch(
-            ["sync", "items", "-c", "inlet.yaml", "--json", "--log-level", "debug"], stdout: "summary.json", stderr: "sync.log")
-        defer { if sync.isRunning { kill(sync.processIdentifier, SIGKILL) } }
-        // Logged by its create, after the command took over SIGINT and SIGTERM.
-        try waitUntil("the connector is created") { world.contents("sync.log").contains("echo connector created") }
-        kill(sync.processIdentifier, SIGTERM)
-        try waitUntil("the sync exits", limit: .seconds(20)) { !sync.isRunning }
-        #expect(sync.terminationStatus == 130, "\(world.contents("sync.log"))")
-        let printed = world.contents("summary.json")
-        let interrupted = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], "\(printed)")
-        #expect(interrupted["message"] as? String == "no answer within 300ms of the interrupt; call abandoned", "\(printed)")
+        // Its create logs at debug after the command took over SIGINT and SIGTERM.
+        let interrupted = try interruptedSync(world, extra: ["--log-level", "debug"], signal: SIGTERM, limit: .seconds(20)) {
+            world.contents("sync.log").contains("echo connector created")
+        }
+        #expect(interrupted["message"] as? String == "no answer within 300ms of the interrupt; call abandoned")
     }
 
     @Test func aSyncWhoseConnectorRefusesItsConfigEndsWithASummaryThatSaysWhy() throws {

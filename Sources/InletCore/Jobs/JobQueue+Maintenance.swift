@@ -18,11 +18,16 @@ extension JobQueue {
     /// an attempt cut short by a crash counts, so a poison job cannot crash-loop the daemon.
     /// Each cut-short attempt gets its audit row (outcome `interrupted`) and, for a sync, its
     /// source's last outcome, as a finished attempt does.
-    /// - Parameter crashed: jobs whose plugin call crashed the process that held them (the crash
-    ///   file's, with the signal): only their attempt counts, as `crashed`; the other jobs that
-    ///   process held go back without counting theirs. Empty (a kill -9, a power loss, a crash
-    ///   on no plugin call): every cut-short attempt counts, since any of them may be the cause.
-    package func rescue(now: Date, notOwnedBy owner: String? = nil, crashed: [Int64: Int32] = [:]) throws -> RescueReport {
+    /// - Parameters:
+    ///   - crashed: jobs whose plugin call crashed the process that held them (the crash file's,
+    ///     with the signal): only their attempt counts, as `crashed`, and they wait out their
+    ///     source's backoff (`retry`) so the others run first; the other jobs that process held
+    ///     go back without counting theirs. Empty (a kill -9, a power loss, a crash on no plugin
+    ///     call): every cut-short attempt counts, since any of them may be the cause.
+    ///   - retry: each source's retry settings, for the backoff of a crashed job.
+    package func rescue(
+        now: Date, notOwnedBy owner: String? = nil, crashed: [Int64: Int32] = [:], retry: [String: SourceConfig.Retry] = [:]
+    ) throws -> RescueReport {
         try database.pool.write { db in
             let rows: [Row]
             if let owner {
@@ -53,7 +58,13 @@ extension JobQueue {
                         now: now, in: db)
                     report.quarantined.append(lease.jobID)
                 } else {
-                    try markRetry(lease, runAt: now, error: cutShort, countsAsAttempt: true, now: now, in: db)
+                    var runAt = now
+                    if signal != nil {
+                        var random = SystemRandomNumberGenerator()
+                        let policy = RetryPolicy(retry[row["source"] as String] ?? SourceConfig.Retry())
+                        runAt = now.addingTimeInterval(policy.delay(afterAttempt: lease.attempt, random: &random).seconds)
+                    }
+                    try markRetry(lease, runAt: runAt, error: cutShort, countsAsAttempt: true, now: now, in: db)
                     report.requeued.append(lease.jobID)
                 }
                 let started = (row["started_at"] as Double?) ?? now.timeIntervalSince1970
@@ -73,7 +84,10 @@ extension JobQueue {
 
     /// `SIGSEGV`, `SIGABRT` …, or `signal N`.
     package static func signalName(_ number: Int32) -> String {
-        let names: [Int32: String] = [SIGSEGV: "SIGSEGV", SIGBUS: "SIGBUS", SIGILL: "SIGILL", SIGFPE: "SIGFPE", SIGABRT: "SIGABRT"]
+        let names: [Int32: String] = [
+            SIGSEGV: "SIGSEGV", SIGBUS: "SIGBUS", SIGILL: "SIGILL", SIGFPE: "SIGFPE", SIGABRT: "SIGABRT", SIGTRAP: "SIGTRAP",
+            SIGSYS: "SIGSYS", SIGKILL: "SIGKILL", SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGHUP: "SIGHUP",
+        ]
         return names[number] ?? "signal \(number)"
     }
 

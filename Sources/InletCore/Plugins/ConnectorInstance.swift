@@ -1,4 +1,5 @@
 import CInletABI
+import CInletHost
 import Foundation
 import Logging
 import Synchronization

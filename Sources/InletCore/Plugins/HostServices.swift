@@ -131,9 +131,15 @@ package enum HostServices {
     /// The running call of `handle`, or nil (logged) for a handle whose call has ended.
     static func resolve(_ handle: OpaquePointer, _ service: String) -> PluginCall? {
         if let call = live.withLock({ $0[UInt(bitPattern: handle)] }) { return call }
-        logger.error("a plugin called host->\(service) with a call handle whose entry point had returned: refused (the header: a handle is valid only during its call)")
+        // Logged the first times and then every 1000th: a plugin thread polling is_cancelled
+        // with a dead handle would flood the log.
+        let misuses = staleUses.wrappingAdd(1, ordering: .relaxed).newValue
+        if misuses <= 10 || misuses % 1000 == 0 {
+            logger.error("a plugin called host->\(service) with a call handle whose entry point had returned: refused (the header: a handle is valid only during its call; \(misuses) such uses so far)")
+        }
         return nil
     }
+    private static let staleUses = Atomic<Int>(0)
 
     /// Content and metadata beyond this are refused at `emit` (the connector can quarantine the
     /// item instead): a row holds at most about 1 GB in SQLite, and the host keeps a copy or two

@@ -1,3 +1,4 @@
+import CInletHost
 import Foundation
 
 /// Runs blocking plugin calls on threads of their own, never on Swift's cooperative pool: a
@@ -46,6 +47,8 @@ final class PluginThreadPool: Sendable {
     }
 
     private func serve() {
+        // A plugin that overflows this thread's stack is still traced to its job.
+        inlet_crash_prepare_thread()
         while true {
             condition.lock()
             idle += 1

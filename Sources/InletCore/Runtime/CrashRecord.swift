@@ -1,4 +1,4 @@
-import CInletABI
+import CInletHost
 import Foundation
 
 /// The crash file, `data_dir/crashed-calls`: a process that dies of a plugin call (a signal on
@@ -18,9 +18,10 @@ package enum CrashRecord {
         inlet_crash_install(descriptor)
     }
 
-    /// The jobs whose plugin call crashed a process on this data_dir since the last take, with
-    /// the signal; the file is emptied. Call under data_dir's lock, before rescuing their jobs.
-    package static func take(dataDirectory: String) -> [Int64: Int32] {
+    /// The jobs whose plugin call crashed a process on this data_dir since the last ``clear``,
+    /// with the signal. Call under data_dir's lock, before rescuing their jobs; clear once the
+    /// rescue has committed (a rescue that fails leaves the record for the next start).
+    package static func read(dataDirectory: String) -> [Int64: Int32] {
         let file = path(dataDirectory: dataDirectory)
         guard let text = try? String(contentsOfFile: file, encoding: .utf8), !text.isEmpty else { return [:] }
         var crashed: [Int64: Int32] = [:]
@@ -30,8 +31,12 @@ package enum CrashRecord {
             else { continue }
             crashed[job] = signal
         }
-        _ = truncate(file, 0)
         return crashed
+    }
+
+    /// Empties the crash file (its jobs were rescued).
+    package static func clear(dataDirectory: String) {
+        _ = truncate(path(dataDirectory: dataDirectory), 0)
     }
 
     struct CrashRecordError: Error, CustomStringConvertible {

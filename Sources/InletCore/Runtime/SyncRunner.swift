@@ -296,14 +296,16 @@ package struct SyncRunner: Sendable {
     ) async -> CallEnd {
         guard let limits else {
             // No deadline; a Ctrl-C is the caller's to pass on (it cancels the live call).
-            while true {
+            while !Task.isCancelled {
                 if let result = await watch.wait(upTo: .seconds(3600)) { return .returned(result) }
             }
+            call.cancel()
+            return .abandoned("the run was cancelled")
         }
         let started = ContinuousClock.now
         var timedOut = false
         var cancelledAt: ContinuousClock.Instant?
-        while true {
+        while !Task.isCancelled {
             if let result = await watch.wait(upTo: .milliseconds(100)) {
                 return timedOut ? .returnedAfterTimeout(result) : .returned(result)
             }
@@ -325,6 +327,8 @@ package struct SyncRunner: Sendable {
                 return .abandoned(why)
             }
         }
+        call.cancel()
+        return .abandoned("the run was cancelled")
     }
 
     private func saving(committer: BatchCommitter, source: String) -> @Sendable (StagedBatch) throws -> BatchCommitter.Report {
@@ -347,12 +351,16 @@ package struct SyncRunner: Sendable {
         let started = ContinuousClock.now
         let committer = BatchCommitter(database: database)
         let source = instance.source
-        // A call given up on may still run on its thread: nothing of it commits any more.
-        let abandoned = Atomic<Bool>(false)
+        // A call given up on may still run on its thread: nothing of it commits any more. The
+        // check and the commit are one step under the lock, which the abandon takes too, so a
+        // checkpoint under way when the call is abandoned is over before the run reports.
+        let abandoned = Mutex(false)
         let saveAll = saving(committer: committer, source: source)
         let save: @Sendable (StagedBatch) throws -> BatchCommitter.Report = { batch in
-            guard !abandoned.load(ordering: .acquiring) else { throw AbandonedCall() }
-            return try saveAll(batch)
+            try abandoned.withLock { isAbandoned in
+                guard !isAbandoned else { throw AbandonedCall() }
+                return try saveAll(batch)
+            }
         }
         let commit: (@Sendable (StagedBatch) throws -> BatchCommitter.Report)? = dryRun ? nil : save
         var callLogger = logger
@@ -373,7 +381,7 @@ package struct SyncRunner: Sendable {
                 status: .retry, message: "timed out after \(DurationFormat.string(from: limits?.timeout ?? .zero)) and cancelled"
                     + (returned.status == .ok ? " (it returned OK only then)" : ": \(returned.message ?? "\(returned.status)")"))
         case .abandoned(let why):
-            abandoned.store(true, ordering: .releasing)
+            abandoned.withLock { $0 = true }
             outcome = ConnectorInstance.CallResult(status: .retry, message: why)
         }
 

@@ -60,8 +60,10 @@ package final class WorkerPool: Service {
         // Jobs a previous daemon held when it died run again now: their attempt counted, unless
         // the crash file names the one job whose plugin call crashed it.
         let dataDirectory = (queue.database.path as NSString).deletingLastPathComponent
-        let crashed = CrashRecord.take(dataDirectory: dataDirectory)
-        let rescued = try queue.rescue(now: clock.now, notOwnedBy: owner, crashed: crashed)
+        let crashed = CrashRecord.read(dataDirectory: dataDirectory)
+        let retry = Dictionary(await orchestrator.config.sources.map { ($0.name, $0.retry) }, uniquingKeysWith: { first, _ in first })
+        let rescued = try queue.rescue(now: clock.now, notOwnedBy: owner, crashed: crashed, retry: retry)
+        if !crashed.isEmpty { CrashRecord.clear(dataDirectory: dataDirectory) }
         InletMetrics.attemptsInterrupted(rescued.attempts)
         Self.logRescue(rescued, crashed: crashed, logger: logger)
         // Graceful shutdown stops leasing and lets running jobs finish; so does cancellation (the

@@ -2,7 +2,7 @@
  * Host side only (not part of the plugin ABI): which job's plugin call crashed the process.
  *
  * A plugin runs in the daemon's process, so a crash in it (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
- * SIGABRT) ends the process. Before it does, a signal handler appends one line to the crash
+ * SIGABRT, SIGTRAP, SIGSYS) ends the process. Before it does, a signal handler appends one line to the crash
  * file, "job <id> signal <n>\n", for the job whose plugin call was running on the crashing
  * thread; the next start charges the attempt to that job only and gives the others back. Only
  * async-signal-safe calls are made in the handler (write, sigaction); the previous handler (the
@@ -18,6 +18,10 @@ void inlet_crash_install(int fd);
 
 /* Marks the calling thread as running a plugin call of job `job_id` (> 0), or of none (0). */
 void inlet_crash_set_job(int64_t job_id);
+
+/* Gives the calling thread (a plugin thread) a signal stack of its own, so that a plugin that
+   overflows its stack is still attributed. Once per thread; freed when the thread ends. */
+void inlet_crash_prepare_thread(void);
 
 /* The job the calling thread is marked with (0: none). */
 int64_t inlet_crash_job(void);

@@ -3,8 +3,10 @@
 #define _GNU_SOURCE
 #include "inlet_host_crash.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -12,7 +14,8 @@
 static int crash_fd = -1;
 static _Thread_local int64_t current_job = 0;
 
-static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+// SIGTRAP: a Swift trap (fatalError, a nil unwrapped, an overflow) on aarch64; SIGILL on x86_64.
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
 #define CRASH_SIGNALS (sizeof crash_signals / sizeof crash_signals[0])
 static struct sigaction previous[CRASH_SIGNALS];
 
@@ -30,7 +33,11 @@ static size_t digits(char *buf, int64_t value) {
 
 static void crash_handler(int sig, siginfo_t *info, void *context) {
     int64_t job = current_job;
-    if (crash_fd >= 0 && job > 0) {
+    // Only a fault of this thread (si_code > 0: the kernel's) or an abort/raise from inside this
+    // process is the job's: a signal sent from outside (kill -SEGV, a watchdog's SIGABRT) that
+    // lands on a plugin's thread is not.
+    int own = info != NULL && (info->si_code > 0 || (info->si_code == SI_TKILL && info->si_pid == getpid()));
+    if (crash_fd >= 0 && job > 0 && own) {
         char line[80];
         size_t n = 0;
         memcpy(line, "job ", 4);
@@ -108,4 +115,36 @@ int inlet_spawn_daemon(const char *path, char *const argv[], char *const envp[],
     posix_spawnattr_destroy(&attributes);
     if (result == 0) *pid_out = (int)pid;
     return result;
+}
+
+/* Each plugin thread's own stack for the handler: a plugin that overflows its stack (deep
+   recursion) could not run the handler on that stack, and its crash would go unattributed. */
+static pthread_key_t stack_key;
+static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
+
+static void free_stack(void *memory) {
+    stack_t none;
+    memset(&none, 0, sizeof none);
+    none.ss_flags = SS_DISABLE;
+    sigaltstack(&none, NULL);
+    free(memory);
+}
+
+static void make_stack_key(void) { pthread_key_create(&stack_key, free_stack); }
+
+void inlet_crash_prepare_thread(void) {
+    pthread_once(&stack_once, make_stack_key);
+    if (pthread_getspecific(stack_key) != NULL) return;
+    size_t size = 64 * 1024;
+    void *memory = malloc(size);
+    if (memory == NULL) return;
+    stack_t stack;
+    memset(&stack, 0, sizeof stack);
+    stack.ss_sp = memory;
+    stack.ss_size = size;
+    if (sigaltstack(&stack, NULL) != 0) {
+        free(memory);
+        return;
+    }
+    pthread_setspecific(stack_key, memory);
 }
