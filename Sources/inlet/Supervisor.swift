@@ -6,11 +6,12 @@ import Synchronization
 
 /// `inlet run` by default: a small parent process that holds data_dir's lock and runs the daemon
 /// as its child, so that a plugin that crashes the daemon (plugins run in its process) does not
-/// take the service down: the child is started again at once, and its start charges the crash
-/// to the job whose plugin call caused it (the crash file) and gives the other jobs back
-/// uncounted. SIGTERM, SIGINT and SIGHUP are passed to the child; a child that exits (0 after
-/// a graceful stop, 1 or 2 on an error) ends the supervisor with its code. Killed with -9, the
-/// supervisor takes the child with it (the kernel's parent-death signal).
+/// take the service down: the child is started again after a backoff (1 s, doubling to 60 s),
+/// and its start charges the crash to the job whose plugin call caused it (the crash file) and
+/// gives the other jobs back uncounted. SIGTERM, SIGINT and SIGHUP are passed to the child. A
+/// first start that exits (1 or 2: a bad config, a port taken) or a graceful stop (0) ends the
+/// supervisor with the child's code; a child that fails after a restart is started again.
+/// Killed with -9, the supervisor takes the child with it (the kernel's parent-death signal).
 enum Supervisor {
     /// Set in the child's environment: the descriptor of the lock the supervisor holds, and the
     /// supervisor's pid.

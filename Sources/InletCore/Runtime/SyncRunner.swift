@@ -371,7 +371,7 @@ package struct SyncRunner: Sendable {
         observe(call)
         let watch = CallWatch()
         instance.startSync(kind: kind, args: args, call: call) { watch.finish($0) }
-        var outcome: ConnectorInstance.CallResult
+        let outcome: ConnectorInstance.CallResult
         switch await wait(for: watch, call: call, logger: callLogger, interrupted: interrupted) {
         case .returned(let returned):
             outcome = returned
