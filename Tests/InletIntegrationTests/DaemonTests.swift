@@ -23,6 +23,16 @@ struct DaemonTests {
         throw TestFailure("timed out waiting for: \(what)")
     }
 
+    /// Waits until nothing holds data_dir's lock (a killed supervisor's daemon has died too).
+    func waitUntilTheLockIsFree(_ world: InletWorld) throws {
+        try waitUntil("the daemon's lock is released") {
+            let descriptor = open(world.path("var/inlet.lock"), O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { return true }
+            defer { close(descriptor) }
+            return flock(descriptor, LOCK_EX | LOCK_NB) == 0
+        }
+    }
+
     /// Waits until the daemon holds data_dir: it opens the database after taking the lock.
     func waitForTheLock(_ world: InletWorld) throws {
         try waitUntil("the daemon holds the lock") { FileManager.default.fileExists(atPath: world.path("var/inlet.db")) }
@@ -79,6 +89,8 @@ struct DaemonTests {
             kill(daemon.processIdentifier, SIGKILL)
             daemon.waitUntilExit()
             #expect(daemon.terminationReason == .uncaughtSignal)
+            // The supervisor's death takes the daemon, its child, a moment later.
+            try waitUntilTheLockIsFree(world)
             leases = try read(world) { db in try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE source = 'seq'") ?? 0 }
             daemon = try start(world)
         }

@@ -82,6 +82,8 @@ final class InletWorld {
     func database() throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = true
+        // As the operator commands: a daemon in its last moments (killed) may hold a lock briefly.
+        configuration.busyMode = .timeout(5)
         return try DatabaseQueue(path: path("var/inlet.db"), configuration: configuration)
     }
 }
