@@ -206,6 +206,25 @@ struct JobQueueTests {
         #expect(try queue.heartbeat([first.lease!, second.lease!], now: start.addingTimeInterval(32), leaseFor: .seconds(30)) == [first.lease!])
     }
 
+    @Test func aCrashTracedToOneJobChargesItAloneAfterItsBackoffAndSparesTheOthers() throws {
+        let queue = queue()
+        let culprit = try #require(try queue.enqueue(JobRequest(source: "a", maxAttempts: 3), now: start).jobID)
+        let bystander = try #require(try queue.enqueue(JobRequest(source: "b", maxAttempts: 1), now: start).jobID)
+        #expect(try queue.lease(capacity: ["a": 1, "b": 1], limit: 2, owner: "dead", now: start, leaseFor: .seconds(30)).count == 2)
+        let report = try queue.rescue(
+            now: start.addingTimeInterval(1), notOwnedBy: "new", crashed: [culprit: SIGSEGV],
+            retry: ["a": SourceConfig.Retry(maxAttempts: 3, backoff: .seconds(8), maxBackoff: .seconds(8))])
+        #expect(report.requeued == [culprit] && report.spared == [bystander] && report.quarantined.isEmpty)
+        let charged = try #require(try queue.job(id: culprit))
+        #expect(charged.attempts == 1 && charged.lastError == "attempt 1 crashed the process: SIGSEGV in its plugin call")
+        // It waits out its backoff (full jitter: up to 8 s); the bystander runs at once.
+        #expect(charged.runAt > start.addingTimeInterval(1) - 0.001 && charged.runAt <= start.addingTimeInterval(9))
+        let spared = try #require(try queue.job(id: bystander))
+        #expect(spared.state == .queued && spared.attempts == 0 && spared.runAt == start.addingTimeInterval(1))
+        #expect(try AuditLog(database: database).entries(jobID: culprit).map(\.outcome) == ["crashed"])
+        #expect(try AuditLog(database: database).entries(jobID: bystander).isEmpty)
+    }
+
     @Test func aCrashedAttemptCountsAndTheLastOneQuarantines() throws {
         let queue = queue()
         _ = try queue.enqueue(JobRequest(source: "a", maxAttempts: 2), now: start)
