@@ -13,6 +13,7 @@
 
 static int crash_fd = -1;
 static _Thread_local int64_t current_job = 0;
+static _Thread_local int in_create = 0;
 
 // SIGTRAP: a Swift trap (fatalError, a nil unwrapped, an overflow) on aarch64; SIGILL on x86_64.
 static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
@@ -40,8 +41,14 @@ static void crash_handler(int sig, siginfo_t *info, void *context) {
     if (crash_fd >= 0 && job > 0 && own) {
         char line[80];
         size_t n = 0;
-        memcpy(line, "job ", 4);
-        n = 4;
+        // "job" for a call of the job, "create" for the create its instance needed.
+        if (in_create) {
+            memcpy(line, "create ", 7);
+            n = 7;
+        } else {
+            memcpy(line, "job ", 4);
+            n = 4;
+        }
         n += digits(line + n, job);
         memcpy(line + n, " signal ", 8);
         n += 8;
@@ -78,7 +85,15 @@ void inlet_crash_install(int fd) {
     for (size_t i = 0; i < CRASH_SIGNALS; i++) sigaction(crash_signals[i], &action, &previous[i]);
 }
 
-void inlet_crash_set_job(int64_t job_id) { current_job = job_id; }
+void inlet_crash_set_job(int64_t job_id) {
+    current_job = job_id;
+    in_create = 0;
+}
+
+void inlet_crash_set_create(int64_t job_id) {
+    current_job = job_id;
+    in_create = job_id > 0;
+}
 
 int64_t inlet_crash_job(void) { return current_job; }
 

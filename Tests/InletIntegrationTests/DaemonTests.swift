@@ -168,6 +168,45 @@ struct DaemonTests {
         }
     }
 
+    @Test func aCreateThatCrashesTheDaemonStopsItsSourceInsteadOfCrashingItAgain() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            listen: 127.0.0.1:0
+            sources:
+              - name: broken
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                retry: { max_attempts: 5, backoff: 10ms, max_backoff: 10ms }
+                config: { crash_create: true }
+              - name: fine
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                config: { records: [{ key: a }] }
+            """)
+        try withDaemon(world) { daemon in
+            #expect(try world.inlet(["sync", "broken", "-c", "inlet.yaml"]).status == 0)
+            try waitUntil("the source is stopped") {
+                try read(world) { db in try String.fetchOne(db, sql: "SELECT disabled_reason FROM source_status WHERE source = 'broken'") }?
+                    .contains("its plugin's create crashed the daemon (SIGSEGV") == true
+            }
+            // One crash: its job is charged once and waits, with the source, for a reload.
+            #expect(try world.inlet(["sync", "fine", "-c", "inlet.yaml"]).status == 0)
+            try waitUntil("the other source runs") {
+                try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'fine'") } == "succeeded"
+            }
+            try read(world) { db throws in
+                let job = try #require(try Row.fetchOne(db, sql: "SELECT id, state, attempts FROM jobs WHERE source = 'broken'"))
+                #expect(job["state"] as String == "queued" && job["attempts"] as Int == 1)
+                #expect(try String.fetchAll(db, sql: "SELECT outcome FROM audit WHERE job_id = ?", arguments: [job["id"] as Int64]) == ["crashed"])
+            }
+            #expect(world.contents("daemon.log").components(separatedBy: "died of SIGSEGV").count == 2, "one crash only")
+            #expect(daemon.isRunning)
+            let status = try world.inlet(["status", "-c", "inlet.yaml"]).stdout
+            #expect(status.contains("broken: disabled by the daemon: cannot run: its plugin's create crashed the daemon"), "\(status)")
+        }
+    }
+
     @Test func sigtermLetsRunningJobsFinishWithinGraceThenGivesTheRestBack() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", """

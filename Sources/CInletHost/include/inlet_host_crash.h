@@ -19,6 +19,10 @@ void inlet_crash_install(int fd);
 /* Marks the calling thread as running a plugin call of job `job_id` (> 0), or of none (0). */
 void inlet_crash_set_job(int64_t job_id);
 
+/* Marks the calling thread as running the `create` that job `job_id` needs (its crash line
+   then reads "create <id> signal <n>": the source's create crashes, whatever job asks). */
+void inlet_crash_set_create(int64_t job_id);
+
 /* Gives the calling thread (a plugin thread) a signal stack of its own, so that a plugin that
    overflows its stack is still attributed. Once per thread; freed when the thread ends. */
 void inlet_crash_prepare_thread(void);

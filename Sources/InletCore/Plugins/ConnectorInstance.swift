@@ -56,10 +56,11 @@ package final class ConnectorInstance: Sendable {
     ///   - configDirectory: the config file's folder.
     ///   - http: the host's HTTP service for every call of this instance (`create` included);
     ///     nil makes `host->http` answer FAILED.
+    ///   - jobID: the queued job that needs the instance: a crash in `create` is traced to it.
     /// - Throws: ``PluginError`` with the plugin's own message when `create` fails.
     package static func create(
         plugin: LoadedPlugin, source: String, configJSON: String, dataDirectory: String, configDirectory: String,
-        logger: Logger, http: HTTPService? = nil
+        logger: Logger, http: HTTPService? = nil, jobID: Int64? = nil
     ) async throws(PluginError) -> ConnectorInstance {
         do {
             try Directory.create(dataDirectory)
@@ -76,7 +77,11 @@ package final class ConnectorInstance: Sendable {
             var instance: UnsafeMutableRawPointer?
             let status = json.withCString { pointer in
                 let callHandle = HostServices.open(call)
-                defer { HostServices.close(callHandle) }
+                inlet_crash_set_create(jobID ?? 0)
+                defer {
+                    inlet_crash_set_job(0)
+                    HostServices.close(callHandle)
+                }
                 return table.table.create(HostServices.table, callHandle, pointer, strlen(pointer), &instance)
             }
             return (PluginStatus(rawValue: status), InstanceHandle(pointer: instance))

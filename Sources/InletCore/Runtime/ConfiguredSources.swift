@@ -71,13 +71,15 @@ package struct ConfiguredSources: Sendable {
     /// Creates the connector instance of a source.
     /// - Parameter http: the host's HTTP service its calls use (`host->http`).
     /// - Throws: ``PluginError`` when the source has no plugin or its `create` fails.
-    package func instantiate(_ source: SourceConfig, logger: Logger, http: HTTPService? = nil) async throws(PluginError) -> ConnectorInstance {
+    package func instantiate(
+        _ source: SourceConfig, logger: Logger, http: HTTPService? = nil, jobID: Int64? = nil
+    ) async throws(PluginError) -> ConnectorInstance {
         guard let plugin = plugins[source.name] else {
             let reason = problems(of: source.name).first?.message
             throw PluginError(.unknownConnector, path: "", reason ?? "source '\(source.name)' has no plugin")
         }
         return try await ConnectorInstance.create(
             plugin: plugin, source: source.name, configJSON: source.config.jsonString(),
-            dataDirectory: dataDirectory(of: source), configDirectory: configDirectory, logger: logger, http: http)
+            dataDirectory: dataDirectory(of: source), configDirectory: configDirectory, logger: logger, http: http, jobID: jobID)
     }
 }

@@ -18,20 +18,31 @@ package enum CrashRecord {
         inlet_crash_install(descriptor)
     }
 
-    /// The jobs whose plugin call crashed a process on this data_dir since the last ``clear``,
-    /// with the signal. Call under data_dir's lock, before rescuing their jobs; clear once the
-    /// rescue has committed (a rescue that fails leaves the record for the next start).
-    package static func read(dataDirectory: String) -> [Int64: Int32] {
+    /// What the crash file says: the jobs whose plugin call crashed a process, with the signal,
+    /// and those whose instance's `create` did.
+    package struct Crashes: Sendable, Equatable {
+        package var signals: [Int64: Int32] = [:]
+        /// Jobs whose source's `create` crashed: the source cannot run until its config is reloaded.
+        package var inCreate: Set<Int64> = []
+        package var isEmpty: Bool { signals.isEmpty }
+    }
+
+    /// The crashes on this data_dir since the last ``clear``. Call under data_dir's lock, before
+    /// rescuing their jobs; clear once the rescue has committed (a rescue that fails leaves the
+    /// record for the next start).
+    package static func read(dataDirectory: String) -> Crashes {
         let file = path(dataDirectory: dataDirectory)
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8), !text.isEmpty else { return [:] }
-        var crashed: [Int64: Int32] = [:]
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8), !text.isEmpty else { return Crashes() }
+        var crashes = Crashes()
         for line in text.split(separator: "\n") {
             let words = line.split(separator: " ")
-            guard words.count == 4, words[0] == "job", words[2] == "signal", let job = Int64(words[1]), let signal = Int32(words[3])
+            guard words.count == 4, words[0] == "job" || words[0] == "create", words[2] == "signal", let job = Int64(words[1]),
+                let signal = Int32(words[3])
             else { continue }
-            crashed[job] = signal
+            crashes.signals[job] = signal
+            if words[0] == "create" { crashes.inCreate.insert(job) }
         }
-        return crashed
+        return crashes
     }
 
     /// Empties the crash file (its jobs were rescued).

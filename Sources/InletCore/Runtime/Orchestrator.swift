@@ -244,7 +244,8 @@ package actor Orchestrator {
         let configured = self.configured
         let logger = self.logger
         let http = self.http
-        let creating = Task { try await configured.instantiate(config, logger: logger, http: http) }
+        let jobID = job.id
+        let creating = Task { try await configured.instantiate(config, logger: logger, http: http, jobID: jobID) }
         sources[job.source]?.creating = creating
         do {
             let instance = try await Self.value(of: creating, within: createLimit(config), source: job.source)
@@ -290,6 +291,17 @@ package actor Orchestrator {
             }
             throw error
         }
+    }
+
+    /// The source's `create` crashed the previous process (the crash file says so): it takes no
+    /// jobs until a reload (SIGHUP) tries `create` again, as when the connector refuses its config,
+    /// rather than crash the daemon again for each of its jobs.
+    package func createCrashed(source name: String, job: Int64, signal: Int32) {
+        guard var runtime = sources[name], runtime.loadError == nil else { return }
+        runtime.loadError = "its plugin's create crashed the daemon (\(JobQueue.signalName(signal)), for job \(job)): fix the plugin or its config, then reload"
+        sources[name] = runtime
+        persistHealth(name, runtime)
+        logger.error("source '\(name)' cannot run: \(runtime.loadError!)")
     }
 
     /// How long a plugin's `create` may take before it is abandoned: as long as a call gets

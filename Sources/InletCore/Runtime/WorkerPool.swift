@@ -62,10 +62,15 @@ package final class WorkerPool: Service {
         let dataDirectory = (queue.database.path as NSString).deletingLastPathComponent
         let crashed = CrashRecord.read(dataDirectory: dataDirectory)
         let retry = Dictionary(await orchestrator.config.sources.map { ($0.name, $0.retry) }, uniquingKeysWith: { first, _ in first })
-        let rescued = try queue.rescue(now: clock.now, notOwnedBy: owner, crashed: crashed, retry: retry)
+        let rescued = try queue.rescue(now: clock.now, notOwnedBy: owner, crashed: crashed.signals, retry: retry)
         if !crashed.isEmpty { CrashRecord.clear(dataDirectory: dataDirectory) }
         InletMetrics.attemptsInterrupted(rescued.attempts)
-        Self.logRescue(rescued, crashed: crashed, logger: logger)
+        Self.logRescue(rescued, crashed: crashed.signals, logger: logger)
+        // A `create` that crashed the daemon would crash it again for every job of its source.
+        for job in crashed.inCreate.sorted() {
+            guard let source = try? queue.job(id: job)?.source else { continue }
+            await orchestrator.createCrashed(source: source, job: job, signal: crashed.signals[job] ?? 0)
+        }
         // Graceful shutdown stops leasing and lets running jobs finish; so does cancellation (the
         // group gave up on graceful shutdown), whose running jobs are cancelled as well.
         let stop: @Sendable () -> Void = {

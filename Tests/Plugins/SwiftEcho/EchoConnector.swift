@@ -22,6 +22,7 @@ final class EchoConnector: Connector {
            "refuse": {"type": "string"},
            "create_retry": {"type": "string"},
            "crash": {"type": "boolean"},
+           "crash_create": {"type": "boolean"},
            "checkpoint_after": {"type": "integer", "minimum": 1},
            "sequence": {"type": "object"},
            "sleep_ms": {"type": "integer", "minimum": 0},
@@ -52,6 +53,8 @@ final class EchoConnector: Connector {
         var createRetry: String?
         /// A sync writes through a null pointer: SIGSEGV, in the host's process.
         var crash: Bool?
+        /// So does `create`.
+        var crashCreate: Bool?
         var checkpointAfter: Int?
         /// Emits `count` numbered records from the `next` checkpoint on, `chunk` per checkpoint.
         struct Sequence: Decodable {
@@ -94,6 +97,7 @@ final class EchoConnector: Connector {
         source = config.sourceName
         if let refuse = settings.refuse { throw ConnectorError.failed(refuse) }
         if let later = settings.createRetry { throw ConnectorError.retry(later) }
+        if settings.crashCreate == true { UnsafeMutablePointer<Int>(bitPattern: 8)!.pointee = 1 }
         if settings.hangCreate == true { while true { sleep(1) } }
         host.log(.debug, "echo connector created for \(source)")
     }
