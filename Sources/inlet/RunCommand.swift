@@ -216,11 +216,7 @@ final class DaemonLock {
             let pid = holder.map { " (pid \($0.pid))" } ?? ""
             throw LockError("\(who)\(pid) is using \(dataDirectory) (\(path) is locked)", holder: holder, isHeld: true)
         }
-        // Written over the old text, then cut to length: a reader never sees the file empty.
-        let text = "\(getpid())\n\(role.rawValue)\n"
-        let length = text.utf8.count
-        _ = text.withCString { pwrite(descriptor, $0, length, 0) }
-        _ = ftruncate(descriptor, off_t(length))
+        Self.describe(descriptor: descriptor, role: role)
     }
 
     deinit {
@@ -249,6 +245,8 @@ final class DaemonLock {
     struct Holder {
         var pid: Int32
         var role: Role?
+        /// A third line a supervisor writes while its daemon is down between two starts.
+        var restarting: String?
 
         init?(file: String) {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
@@ -256,7 +254,18 @@ final class DaemonLock {
             guard let first = lines.first, let pid = Int32(first) else { return nil }
             self.pid = pid
             role = lines.dropFirst().first.flatMap { Role(rawValue: String($0)) }
+            restarting = lines.dropFirst(2).first.map(String.init)
         }
+    }
+
+    /// Rewrites the holder's lines of the lock file open as `descriptor`: this process's pid,
+    /// `role`, and `restarting` when its daemon is down between two starts.
+    static func describe(descriptor: Int32, role: Role, restarting: String? = nil) {
+        // Written over the old text, then cut to length: a reader never sees the file empty.
+        let text = "\(getpid())\n\(role.rawValue)\n" + (restarting.map { "\($0)\n" } ?? "")
+        let length = text.utf8.count
+        _ = text.withCString { pwrite(descriptor, $0, length, 0) }
+        _ = ftruncate(descriptor, off_t(length))
     }
 
     struct LockError: Error, CustomStringConvertible {

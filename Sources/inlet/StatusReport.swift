@@ -33,6 +33,8 @@ struct StatusReport {
     var databaseExists: Bool
     /// The pid of the `inlet run` working on data_dir now, if one is.
     var daemonPID: Int32?
+    /// What the daemon's supervisor says while the daemon is down between two starts.
+    var daemonRestarting: String?
     /// The pid of the foreground `inlet sync` working on data_dir now, if one is.
     var syncPID: Int32?
     var sources: [Source] = []
@@ -55,6 +57,7 @@ struct StatusReport {
         var report = StatusReport(
             databasePath: OperatorDatabase.path(of: config), databaseExists: opened != nil,
             daemonPID: DaemonLock.runningDaemon(dataDirectory: config.dataDirectory)?.pid,
+            daemonRestarting: DaemonLock.runningDaemon(dataDirectory: config.dataDirectory)?.restarting,
             syncPID: DaemonLock.running(.sync, dataDirectory: config.dataDirectory)?.pid, maxSize: config.queue.maxSize)
         var statuses: [String: SourceStatusStore.Row] = [:]
         var latest: [String: AuditLog.Entry] = [:]
@@ -120,7 +123,10 @@ struct StatusReport {
     var object: [String: Any] {
         [
             "database": ["path": databasePath, "exists": databaseExists],
-            "daemon": ["running": daemonPID != nil, "pid": JSONOutput.orNull(daemonPID.map(Int.init))],
+            "daemon": [
+                "running": daemonPID != nil, "pid": JSONOutput.orNull(daemonPID.map(Int.init)),
+                "restarting": JSONOutput.orNull(daemonRestarting),
+            ],
             "sync": ["running": syncPID != nil, "pid": JSONOutput.orNull(syncPID.map(Int.init))],
             "sources": sources.map { source -> [String: Any] in
                 [
@@ -197,7 +203,9 @@ struct StatusReport {
         lines.append(
             "queue: \(ProgressLine.grouped(UInt64(size))) of \(ProgressLine.grouped(UInt64(maxSize))) (\(usageText)): "
                 + "\(queued) queued, \(running) running")
-        if let daemonPID {
+        if let daemonPID, let daemonRestarting {
+            lines.append("daemon: running (pid \(daemonPID)), \(daemonRestarting)")
+        } else if let daemonPID {
             lines.append("daemon: running (pid \(daemonPID))")
         } else {
             // Next runs and queued jobs wait for one.

@@ -101,6 +101,13 @@ enum Supervisor {
                 ? "exited with code \(code) after a restart (its error is above)"
                 : "died of \(JobQueue.signalName(signal)) (a job whose plugin call crashed it is charged the attempt; the others go back uncounted)"
             logger.error("the daemon (pid \(pid)) \(why): starting it again in \(DurationFormat.string(from: backoff))")
+            // `inlet status` says so meanwhile.
+            let next = Date().addingTimeInterval(backoff.seconds)
+            let brief = signal == 0 ? "it exited with code \(code)" : "it died of \(JobQueue.signalName(signal))"
+            DaemonLock.describe(
+                descriptor: lockDescriptor, role: .daemon,
+                restarting: "restarting: \(brief) at \(Date().formatted(.iso8601)); next start at \(next.formatted(.iso8601))")
+            defer { DaemonLock.describe(descriptor: lockDescriptor, role: .daemon) }
             let until = ContinuousClock.now + backoff
             while ContinuousClock.now < until {
                 if stopping.load(ordering: .sequentiallyConsistent) { return 0 }

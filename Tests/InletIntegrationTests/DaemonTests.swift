@@ -142,6 +142,10 @@ struct DaemonTests {
             #expect(try world.inlet(["sync", "slow", "-c", "inlet.yaml"]).status == 0)
             try waitUntil("the slow job runs") { try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'slow'") } == "running" }
             #expect(try world.inlet(["sync", "crashy", "-c", "inlet.yaml"]).status == 0)
+            // Between two starts the supervisor says so in the lock file, for `inlet status`.
+            try waitUntil("the supervisor says it is restarting the daemon") {
+                (try? String(contentsOfFile: world.path("var/inlet.lock"), encoding: .utf8))?.contains("\nrestarting: it died of SIGSEGV at ") == true
+            }
             // Each crash ends the daemon's process; the supervisor starts it again (1 s, then 2 s).
             try waitUntil("the crashing job is quarantined", limit: .seconds(90)) {
                 try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'crashy'") } == "quarantined"

@@ -601,6 +601,14 @@ struct OperatorCommandsTests {
         #expect((duringJSON["daemon"] as? [String: Any])?["running"] as? Bool == false)
         let jobs = try world.inlet(["jobs", "list", "-c", "inlet.yaml"]).stdout.split(separator: "\n").map(String.init)
         #expect(jobs.last == "the 1 running job(s) are the follow-ups of the `inlet sync` working on this data_dir now (pid \(getpid()))")
+
+        // A daemon's supervisor between two starts of its daemon (after a crash) says so.
+        let restarting = "restarting: it died of SIGSEGV at 2026-12-04T22:00:00Z; next start at 2026-12-04T22:00:02Z"
+        _ = try world.write("var/inlet.lock", "\(getpid())\nrun\n\(restarting)\n")
+        let down = try world.inlet(["status", "-c", "inlet.yaml"]).stdout.split(separator: "\n").map(String.init)
+        #expect(down.last == "daemon: running (pid \(getpid())), \(restarting)", "\(down)")
+        let downJSON = try #require(try JSONSerialization.jsonObject(with: Data(try world.inlet(["status", "-c", "inlet.yaml", "--json"]).stdout.utf8)) as? [String: Any])
+        #expect((downJSON["daemon"] as? [String: Any])?["restarting"] as? String == restarting)
     }
 
     /// What `status` and `jobs list` say of running jobs with no daemon or sync on the data_dir.
