@@ -172,6 +172,24 @@ struct DaemonTests {
         }
     }
 
+    @Test func withoutTheSupervisorTheDaemonRunsInTheProcessItself() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\nsources: []\n")
+        let daemon = try world.launch(["run", "--config", "inlet.yaml", "--no-supervisor"], stdout: "daemon.log")
+        defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
+        try waitUntil("the daemon serves HTTP") { world.contents("daemon.log").contains("HTTP server listening") }
+        // No child: the process that holds the lock is the one that serves.
+        #expect(try world.inlet(["status", "-c", "inlet.yaml"]).stdout.contains("daemon: running (pid \(daemon.processIdentifier))"))
+        // (Each thread lists the children it started: the supervisor starts its daemon from a thread of its own.)
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.processIdentifier)/task")
+        let children = tasks.map { (try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/task/\($0)/children", encoding: .utf8)) ?? "" }
+            .joined().trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(children.isEmpty, "children: \(children)")
+        kill(daemon.processIdentifier, SIGTERM)
+        try waitUntil("the daemon stops") { !daemon.isRunning }
+        #expect(daemon.terminationStatus == 0)
+    }
+
     @Test func aCreateThatCrashesTheDaemonStopsItsSourceInsteadOfCrashingItAgain() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", """
