@@ -54,10 +54,11 @@ struct StatusReport {
     /// Reads the database (when there is one) for every configured source, then for the sources
     /// it knows that the config no longer names.
     static func build(config: InletConfig, opened: OperatorDatabase?) throws -> StatusReport {
+        // The lock file read once: its pid and its restart line belong together.
+        let daemon = DaemonLock.runningDaemon(dataDirectory: config.dataDirectory)
         var report = StatusReport(
             databasePath: OperatorDatabase.path(of: config), databaseExists: opened != nil,
-            daemonPID: DaemonLock.runningDaemon(dataDirectory: config.dataDirectory)?.pid,
-            daemonRestarting: DaemonLock.runningDaemon(dataDirectory: config.dataDirectory)?.restarting,
+            daemonPID: daemon?.pid, daemonRestarting: daemon?.restarting,
             syncPID: DaemonLock.running(.sync, dataDirectory: config.dataDirectory)?.pid, maxSize: config.queue.maxSize)
         var statuses: [String: SourceStatusStore.Row] = [:]
         var latest: [String: AuditLog.Entry] = [:]

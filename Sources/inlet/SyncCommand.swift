@@ -157,11 +157,7 @@ extension SyncCommand {
     /// `queue.retention`, as a daemon does at its start.
     func tidy(_ queue: JobQueue, config: InletConfig, owner: String, logger: Logger) throws {
         let now = Date()
-        let crashed = CrashRecord.read(dataDirectory: config.dataDirectory)
-        let retry = Dictionary(config.sources.map { ($0.name, $0.retry) }, uniquingKeysWith: { first, _ in first })
-        let rescued = try queue.rescue(now: now, notOwnedBy: owner, crashed: crashed.signals, retry: retry)
-        if !crashed.isEmpty { CrashRecord.clear(dataDirectory: config.dataDirectory) }
-        WorkerPool.logRescue(rescued, crashed: crashed.signals, logger: logger)
+        _ = try queue.rescueAtStart(owner: owner, sources: config.sources, now: now, logger: logger)
         // This process's own follow-ups: one whose plugin crashes it is named for the next start.
         try CrashRecord.arm(dataDirectory: config.dataDirectory)
         _ = try queue.prune(finishedBefore: now.addingTimeInterval(-config.queue.retention.seconds))

@@ -74,3 +74,22 @@ package struct AuditLog: Sendable {
         }
     }
 }
+
+extension AuditLog {
+    /// Records a finished attempt of `job` inside the transaction that settles it: its audit
+    /// row and, when `asLastSync` and the job is a sync, its source's last sync.
+    package static func recordAttempt(
+        of job: Job, outcome: String, counts: CommitCounts = CommitCounts(), duration: Duration, error: String?,
+        asLastSync: Bool = true, at now: Date, in db: Database
+    ) throws {
+        if asLastSync && SourceStatusRecorder.isSync(kind: job.kind) {
+            try SourceStatusRecorder.recordSync(source: job.source, outcome: outcome, error: error, at: now, in: db)
+        }
+        try append(
+            Entry(
+                jobID: job.id, source: job.source, kind: job.kind, attempt: job.attempts, outcome: outcome,
+                recordsWritten: counts.written, recordsDeleted: counts.deleted, itemsQuarantined: counts.quarantined,
+                durationMilliseconds: Int(duration.seconds * 1000), error: error, finishedAt: now),
+            in: db)
+    }
+}

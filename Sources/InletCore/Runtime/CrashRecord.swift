@@ -1,5 +1,6 @@
 import CInletHost
 import Foundation
+import Logging
 
 /// The crash file, `data_dir/crashed-calls`: a process that dies of a plugin call (a signal on
 /// the thread running it) appends `job ID signal N` there first, so the next start charges
@@ -53,5 +54,31 @@ package enum CrashRecord {
     struct CrashRecordError: Error, CustomStringConvertible {
         var description: String
         init(_ description: String) { self.description = description }
+    }
+}
+
+extension JobQueue {
+    /// At the start of a daemon or a foreground sync, under data_dir's lock: gives back the jobs
+    /// a stopped process left running, charging only the job the crash file names when there
+    /// is one (see ``rescue(now:notOwnedBy:crashed:retry:)``), clears the file once that has
+    /// committed, and says what it did.
+    /// - Returns: the rescue, and the crashes it read (their `inCreate` jobs name sources whose
+    ///   `create` crashed).
+    package func rescueAtStart(
+        owner: String, sources: [SourceConfig], now: Date, logger: Logger
+    ) throws -> (report: RescueReport, crashes: CrashRecord.Crashes) {
+        let dataDirectory = (database.path as NSString).deletingLastPathComponent
+        let crashes = CrashRecord.read(dataDirectory: dataDirectory)
+        let retry = Dictionary(sources.map { ($0.name, $0.retry) }, uniquingKeysWith: { first, _ in first })
+        let report = try rescue(now: now, notOwnedBy: owner, crashed: crashes.signals, retry: retry)
+        if !crashes.isEmpty { CrashRecord.clear(dataDirectory: dataDirectory) }
+        for (job, signal) in crashes.signals.sorted(by: { $0.key < $1.key }) {
+            logger.error(
+                "job \(job)'s plugin call crashed the previous process (\(Self.signalName(signal))): its attempt counts; the \(report.spared.count) other job(s) it held go back uncounted")
+        }
+        if !report.requeued.isEmpty || !report.quarantined.isEmpty {
+            logger.notice("recovered jobs of a previous run: \(report.requeued.count) requeued, \(report.quarantined.count) quarantined (out of attempts)")
+        }
+        return (report, crashes)
     }
 }

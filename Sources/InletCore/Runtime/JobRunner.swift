@@ -257,18 +257,9 @@ package struct JobRunner: Sendable {
                     try queue.verify(lease, in: db)
                     try queue.markFailedAttempt(lease, decision: decision, lastError: outcome.lastError, now: now, in: db)
                 }
-                if SourceStatusRecorder.isSync(kind: job.kind) {
-                    try SourceStatusRecorder.recordSync(
-                        source: job.source, outcome: outcomeName, error: outcome.lastError, at: now, in: db)
-                }
-                let total = checkpointCounts + counts
-                try AuditLog.append(
-                    AuditLog.Entry(
-                        jobID: job.id, source: job.source, kind: job.kind, attempt: job.attempts, outcome: outcomeName,
-                        recordsWritten: total.written, recordsDeleted: total.deleted, itemsQuarantined: total.quarantined,
-                        durationMilliseconds: Int((ContinuousClock.now - started).seconds * 1000), error: outcome.lastError,
-                        finishedAt: now),
-                    in: db)
+                try AuditLog.recordAttempt(
+                    of: job, outcome: outcomeName, counts: checkpointCounts + counts, duration: ContinuousClock.now - started,
+                    error: outcome.lastError, at: now, in: db)
                 return counts
             }
             report.counts = report.counts + finalCounts
@@ -342,12 +333,10 @@ package struct JobRunner: Sendable {
                     return
                 }
                 try queue.markQuarantined(jobID: lease.jobID, leaseID: lease.leaseID, error: quarantine, now: now, in: db)
-                try AuditLog.append(
-                    AuditLog.Entry(
-                        jobID: job.id, source: job.source, kind: job.kind, attempt: job.attempts, outcome: outcomeName,
-                        recordsWritten: counts.written, recordsDeleted: counts.deleted, itemsQuarantined: counts.quarantined,
-                        durationMilliseconds: Int((ContinuousClock.now - started).seconds * 1000), error: reason, finishedAt: now),
-                    in: db)
+                // A follow-up of a foreground sync: not the source's last sync.
+                try AuditLog.recordAttempt(
+                    of: job, outcome: outcomeName, counts: counts, duration: ContinuousClock.now - started, error: reason,
+                    asLastSync: false, at: now, in: db)
             }
         } catch {
             report.leaseLost = true

@@ -59,13 +59,9 @@ package final class WorkerPool: Service {
     package func run() async throws {
         // Jobs a previous daemon held when it died run again now: their attempt counted, unless
         // the crash file names the one job whose plugin call crashed it.
-        let dataDirectory = (queue.database.path as NSString).deletingLastPathComponent
-        let crashed = CrashRecord.read(dataDirectory: dataDirectory)
-        let retry = Dictionary(await orchestrator.config.sources.map { ($0.name, $0.retry) }, uniquingKeysWith: { first, _ in first })
-        let rescued = try queue.rescue(now: clock.now, notOwnedBy: owner, crashed: crashed.signals, retry: retry)
-        if !crashed.isEmpty { CrashRecord.clear(dataDirectory: dataDirectory) }
+        let (rescued, crashed) = try queue.rescueAtStart(
+            owner: owner, sources: await orchestrator.config.sources, now: clock.now, logger: logger)
         InletMetrics.attemptsInterrupted(rescued.attempts)
-        Self.logRescue(rescued, crashed: crashed.signals, logger: logger)
         // A `create` that crashed the daemon would crash it again for every job of its source.
         for job in crashed.inCreate.sorted() {
             guard let source = try? queue.job(id: job)?.source else { continue }
@@ -94,16 +90,6 @@ package final class WorkerPool: Service {
             stop()
         }
         await orchestrator.shutdown()
-    }
-
-    /// Says what a start-up rescue did: the jobs given back, and which job crashed the process.
-    package static func logRescue(_ rescued: JobQueue.RescueReport, crashed: [Int64: Int32], logger: Logger) {
-        for (job, signal) in crashed.sorted(by: { $0.key < $1.key }) {
-            logger.error("job \(job)'s plugin call crashed the previous process (\(JobQueue.signalName(signal))): its attempt counts; the \(rescued.spared.count) other job(s) it held go back uncounted")
-        }
-        if !rescued.requeued.isEmpty || !rescued.quarantined.isEmpty {
-            logger.notice("recovered jobs of a previous run: \(rescued.requeued.count) requeued, \(rescued.quarantined.count) quarantined (out of attempts)")
-        }
     }
 
     private func leaseLoop(group: inout DiscardingTaskGroup) async {
@@ -334,13 +320,7 @@ package final class WorkerPool: Service {
             try await queue.database.pool.write { [queue] db in
                 try queue.verify(lease, in: db)
                 try queue.markFailedAttempt(lease, decision: decision, lastError: outcome.lastError, now: now, in: db)
-                if SourceStatusRecorder.isSync(kind: job.kind) {
-                    try SourceStatusRecorder.recordSync(source: job.source, outcome: outcomeName, error: outcome.lastError, at: now, in: db)
-                }
-                try AuditLog.append(
-                    AuditLog.Entry(jobID: job.id, source: job.source, kind: job.kind, attempt: job.attempts, outcome: outcomeName,
-                                   durationMilliseconds: Int(duration.seconds * 1000), error: outcome.lastError, finishedAt: now),
-                    in: db)
+                try AuditLog.recordAttempt(of: job, outcome: outcomeName, duration: duration, error: outcome.lastError, at: now, in: db)
             }
         } catch {
             report.leaseLost = true

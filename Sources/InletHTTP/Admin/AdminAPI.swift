@@ -270,6 +270,9 @@ struct QuarantineView: Encodable {
 }
 
 /// A job's args (a JSON object, as the jobs table's CHECK keeps them) encoded as JSON itself.
+/// The plugin kit's `JSONValue` has the same shape, but the host does not link the plugin kit:
+/// Swift plugins carry their own copy, and an executable exporting one could have a plugin's
+/// symbols bind to the host's build of it instead.
 enum JSONArgs: Codable {
     case null, bool(Bool), integer(Int64), number(Double), string(String)
     case array([JSONArgs]), object([String: JSONArgs])
