@@ -124,20 +124,10 @@ struct DaemonTests {
 
     @Test func aPluginThatCrashesTheDaemonIsChargedAloneAndTheSupervisorStartsItAgain() throws {
         let world = try InletWorld()
-        try world.write("inlet.yaml", """
-            data_dir: ./var
-            listen: 127.0.0.1:0
-            sources:
-              - name: crashy
-                connector: swift-echo
-                plugin: \(Self.echoPlugin)
-                retry: { max_attempts: 2, backoff: 10ms, max_backoff: 10ms }
-                config: { crash: true }
-              - name: slow
-                connector: swift-echo
-                plugin: \(Self.echoPlugin)
-                config: { records: [{ key: a }, { key: b }, { key: c }], sleep_ms: 1000 }
-            """)
+        try world.write("inlet.yaml", echoDaemonConfig([
+            ("crashy", "{ max_attempts: 2, backoff: 10ms, max_backoff: 10ms }", "{ crash: true }"),
+            ("slow", nil, "{ records: [{ key: a }, { key: b }, { key: c }], sleep_ms: 1000 }"),
+        ]))
         try withDaemon(world) { daemon in
             #expect(try world.inlet(["sync", "slow", "-c", "inlet.yaml"]).status == 0)
             try waitUntil("the slow job runs") { try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'slow'") } == "running" }
@@ -192,20 +182,10 @@ struct DaemonTests {
 
     @Test func aCreateThatCrashesTheDaemonStopsItsSourceInsteadOfCrashingItAgain() throws {
         let world = try InletWorld()
-        try world.write("inlet.yaml", """
-            data_dir: ./var
-            listen: 127.0.0.1:0
-            sources:
-              - name: broken
-                connector: swift-echo
-                plugin: \(Self.echoPlugin)
-                retry: { max_attempts: 5, backoff: 10ms, max_backoff: 10ms }
-                config: { crash_create: true }
-              - name: fine
-                connector: swift-echo
-                plugin: \(Self.echoPlugin)
-                config: { records: [{ key: a }] }
-            """)
+        try world.write("inlet.yaml", echoDaemonConfig([
+            ("broken", "{ max_attempts: 5, backoff: 10ms, max_backoff: 10ms }", "{ crash_create: true }"),
+            ("fine", nil, "{ records: [{ key: a }] }"),
+        ]))
         try withDaemon(world) { daemon in
             #expect(try world.inlet(["sync", "broken", "-c", "inlet.yaml"]).status == 0)
             try waitUntil("the source is stopped") {
@@ -385,6 +365,20 @@ struct DaemonTests {
         #expect(summary["processed"] as? Int == written)
         // The items it never reached are not "unchanged" (it had said 3000 minus those written).
         #expect(summary["unchanged"] as? Int == 0)
+    }
+
+    /// A daemon's config (HTTP on a free port) whose sources each run the echo connector: a
+    /// name, its `retry` block if any, its `config` block.
+    func echoDaemonConfig(_ sources: [(name: String, retry: String?, config: String)]) -> String {
+        let entries = sources.map { source in
+            """
+              - name: \(source.name)
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+            \(source.retry.map { "    retry: \($0)\n" } ?? "")    config: \(source.config)
+            """
+        }
+        return "data_dir: ./var\nlisten: 127.0.0.1:0\nsources:\n" + entries.joined(separator: "\n") + "\n"
     }
 
     /// A config whose source `items` runs the echo connector with `settings` (its `follow_ups`
