@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 import InletCore
 import InletHTTP
@@ -25,6 +26,21 @@ struct WebhookBenchmark {
         var p50: String
         var p99: String
         var non2xx: Int
+        /// CPU time per answered request: this process (the server under test, its committer and
+        /// checkpointer) and wrk (a child, reaped before its times are read).
+        var serverMicroseconds = 0.0
+        var wrkMicroseconds = 0.0
+        var machineMicroseconds: Double { serverMicroseconds + wrkMicroseconds }
+    }
+
+    /// CPU seconds used so far by this process and by its reaped children (wrk).
+    static func cpuSeconds() -> (own: Double, children: Double) {
+        func seconds(_ who: Int32) -> Double {
+            var usage = rusage()
+            getrusage(__rusage_who_t(who), &usage)
+            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        }
+        return (seconds(RUSAGE_SELF.rawValue), seconds(RUSAGE_CHILDREN.rawValue))
     }
 
     func run() async throws {
@@ -126,6 +142,15 @@ struct WebhookBenchmark {
                              transactions, hooks.requestsPerSecond * Double(seconds) / Double(max(transactions, 1)),
                              busy.seconds / Double(seconds) * 100))
                 if hooks.non2xx > 0 { print("  warning: \(hooks.non2xx) webhook answers were not 2xx") }
+                print(String(format: "    (CPU per request, server + wrk: webhooks %.0f + %.0f µs, not stored %.0f + %.0f µs, plain route %.0f + %.0f µs)",
+                             hooks.serverMicroseconds, hooks.wrkMicroseconds, ping.serverMicroseconds, ping.wrkMicroseconds,
+                             plain.serverMicroseconds, plain.wrkMicroseconds))
+                if connections == self.connections {
+                    // Both runs keep every core busy (wrk shares them), so the rates are in inverse
+                    // ratio to the CPU per request: the aim leaves twice the plain route's.
+                    print(String(format: "    (50%% of the plain route's rate allows %.0f µs of CPU per delivery, wrk's included; webhooks used %.0f, of which storing %.0f)",
+                                 2 * plain.machineMicroseconds, hooks.machineMicroseconds, hooks.machineMicroseconds - ping.machineMicroseconds))
+                }
                 if connections == self.connections {
                     // Half load: wrk paces each connection with its delay() hook (a random pause after
                     // every answer), with enough connections for half the saturation rate; the rate
@@ -146,12 +171,53 @@ struct WebhookBenchmark {
                  try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_deliveries d JOIN jobs j ON j.id = d.job_id") ?? 0)
             }
             print("  stored deliveries: \(stored), \(withJob) with their job")
+            // The storing alone, without HTTP or wrk: what a delivery's row, body and job cost the
+            // committer, and what a shared transaction costs with nothing in it.
+            let body = Array(payload)
+            let alone = try await Self.storeAlone(writers: connections, count: 20_000, committer: committer) { index in
+                { db in
+                    _ = try WebhookDelivery.store(
+                        source: "acme", deliveryID: "alone-\(index)", event: "push", headers: #"{"x-github-event":"push"}"#, body: body,
+                        maxAttempts: 3, queue: queue, now: Date(), in: db)
+                }
+            }
+            let empty = try await Self.storeAlone(writers: connections, count: 20_000, committer: committer) { _ in { _ in } }
+            print(String(format: "  storing alone (%d writers, no HTTP): %.0f deliveries/s, %.0f µs of CPU each; empty shared transactions: %.0f/s, %.0f µs each",
+                         connections, alone.perSecond, alone.cpuMicroseconds, empty.perSecond, empty.cpuMicroseconds))
             await services.triggerGracefulShutdown()
             try await group.waitForAll()
         }
     }
 
+    /// Runs `count` writes through `committer` from `writers` tasks at once.
+    static func storeAlone(
+        writers: Int, count: Int, committer: GroupCommitter, work: @escaping @Sendable (Int) -> @Sendable (Database) throws -> Void
+    ) async throws -> (perSecond: Double, cpuMicroseconds: Double) {
+        let before = cpuSeconds().own
+        let began = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    for index in stride(from: writer, to: count, by: writers) { try await committer.write(work(index)) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = (ContinuousClock.now - began).seconds
+        return (Double(count) / elapsed, (cpuSeconds().own - before) / Double(count) * 1e6)
+    }
+
     static func wrk(_ wrk: String, url: String, script: String, connections: Int, seconds: Int) throws -> Figures {
+        let before = cpuSeconds()
+        var figures = try runWrk(wrk, url: url, script: script, connections: connections, seconds: seconds)
+        let after = cpuSeconds()
+        let requests = max(figures.requestsPerSecond * Double(seconds), 1)
+        figures.serverMicroseconds = (after.own - before.own) / requests * 1e6
+        figures.wrkMicroseconds = (after.children - before.children) / requests * 1e6
+        return figures
+    }
+
+    private static func runWrk(_ wrk: String, url: String, script: String, connections: Int, seconds: Int) throws -> Figures {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: wrk)
         process.arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script, url]
