@@ -69,6 +69,40 @@ struct WebhookEndpointTests {
         #expect(try harness.count("webhook_deliveries") == 1)
     }
 
+    /// GitHub's "Redeliver" after the operator cancelled or quarantined the event's job: the
+    /// event is queued again (202), and only a job that will still run or did run is a duplicate.
+    @Test func aRedeliveryQueuesAgainAnEventWhoseJobWillNotRun() async throws {
+        let harness = try HTTPHarness()
+        let body = try Fixture.payload("push")
+        let headers = HTTPFields.github(event: "push", delivery: "9c1b8d1e-redelivered", body: body)
+        let jobs = try await harness.application.test(.router) { client -> [Int64] in
+            func send(expect status: HTTPResponse.Status) async throws -> Int64 {
+                let response = try await client.execute(uri: "/webhooks/acme", method: .post, headers: headers, body: ByteBuffer(bytes: body))
+                #expect(response.status == status)
+                return try #require((response.body.json["job_id"] as? NSNumber)?.int64Value)
+            }
+            let first = try await send(expect: .accepted)
+            _ = try harness.queue.cancel(id: first)
+            let second = try await send(expect: .accepted)  // cancelled: a new job for the stored delivery
+            #expect(second != first)
+            try await harness.database.pool.write { db in
+                try harness.queue.markQuarantined(jobID: second, leaseID: nil, error: "the connector refused it", now: Date(), in: db)
+            }
+            let third = try await send(expect: .accepted)  // quarantined: the same job, queued again
+            let fourth = try await send(expect: .ok)  // queued: a duplicate
+            return [first, second, third, fourth]
+        }
+        #expect(jobs[2] == jobs[1] && jobs[3] == jobs[1])
+        let job = try #require(try harness.queue.job(id: jobs[1]))
+        #expect(job.state == .queued && job.attempts == 0)
+        #expect(try harness.count("quarantine") == 0)
+        #expect(try harness.count("webhook_deliveries") == 1)
+        // The worker finds the delivery through the new job, and pruning the cancelled one keeps it.
+        #expect(try WebhookDelivery.forJob(args: job.args, in: harness.database)?.jobID == jobs[1])
+        #expect(try harness.queue.prune(finishedBefore: Date().addingTimeInterval(60)) == 1)
+        #expect(try WebhookDelivery.forJob(args: job.args, in: harness.database)?.jobID == jobs[1])
+    }
+
     @Test func aJSONMediaTypeWithParametersIsJSON() async throws {
         let harness = try HTTPHarness()
         let body = try Fixture.payload("push")

@@ -36,15 +36,25 @@ extension JobQueue {
             {
                 throw JobQueueError(.invalidState, "job \(twin) with the same unique key '\(key)' is already queued")
             }
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, last_error = NULL, finished_at = NULL, updated_at = ?
-                    WHERE id = ?
-                    """,
-                arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id])
-            try db.execute(sql: "DELETE FROM quarantine WHERE job_id = ?", arguments: [id])
+            _ = try requeue(id: id, now: now, bounded: false, in: db)
             return try Job.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id])!
         }
+    }
+
+    /// Puts finished job `id` back in the queue with its attempts reset, and removes its
+    /// quarantine entries, in the caller's transaction.
+    /// - Parameter bounded: true for new input (a webhook's redelivery), which `max_size` refuses.
+    /// - Returns: false when the queue is full (nothing changed).
+    package func requeue(id: Int64, now: Date, bounded: Bool, in db: Database) throws -> Bool {
+        if bounded, try Int.fetchOne(db.cachedStatement(sql: JobQueue.activeCountSQL)) ?? 0 >= maxSize { return false }
+        try db.execute(
+            sql: """
+                UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, last_error = NULL, finished_at = NULL, updated_at = ?
+                WHERE id = ?
+                """,
+            arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id])
+        try db.execute(sql: "DELETE FROM quarantine WHERE job_id = ?", arguments: [id])
+        return true
     }
 
     /// Cancels a queued or running job. A running job's lease is revoked at once: its worker sees

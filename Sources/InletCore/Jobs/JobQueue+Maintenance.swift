@@ -116,10 +116,12 @@ extension JobQueue {
                 guard !ids.isEmpty else { return 0 }
                 let list = ids.map(String.init).joined(separator: ",")
                 try db.execute(sql: "DELETE FROM audit WHERE job_id IN (\(list))")
-                // By the delivery's id in the job's args (its primary key): no index on job_id.
+                // By the delivery's id in the job's args (its primary key): no index on job_id. A
+                // delivery sent again after its job was cancelled belongs to the new job: it stays.
                 try db.execute(sql: """
                     DELETE FROM webhook_deliveries WHERE id IN (
                         SELECT json_extract(args, '$.delivery') FROM jobs WHERE id IN (\(list)) AND kind = 'webhook')
+                        AND job_id IN (\(list))
                     """)
                 try db.execute(sql: "DELETE FROM jobs WHERE id IN (\(list))")
                 return ids.count

@@ -41,15 +41,25 @@ package struct WebhookDelivery: Sendable, Equatable, FetchableRecord {
 
     /// Stores a delivery and enqueues its `webhook` job in the caller's transaction: when this
     /// commits, the delivery can no longer be lost.
+    ///
+    /// A delivery id stored before is a redelivery. Its job is left alone while it is queued,
+    /// running or succeeded (`duplicate`). When that job will never run again (cancelled,
+    /// quarantined, or gone), the redelivery queues it again: GitHub's "Redeliver" button is how
+    /// an operator sends a dropped event once more, and answering "duplicate" would lose it.
     package static func store(
         source: String, deliveryID: String, event: String, headers: String, body: [UInt8], maxAttempts: Int,
         queue: JobQueue, now: Date, in db: Database
     ) throws -> StoreOutcome {
         if let existing = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT job_id FROM webhook_deliveries WHERE source = ? AND delivery_id = ?"),
+            db.cachedStatement(sql: """
+                SELECT d.id, d.job_id, j.state FROM webhook_deliveries d LEFT JOIN jobs j ON j.id = d.job_id
+                WHERE d.source = ? AND d.delivery_id = ?
+                """),
             arguments: [source, deliveryID])
         {
-            return .duplicate(jobID: existing["job_id"])
+            return try redeliver(
+                row: existing["id"], jobID: existing["job_id"], state: existing["state"], source: source, event: event,
+                headers: headers, body: body, maxAttempts: maxAttempts, queue: queue, now: now, in: db)
         }
         // The job first, then the delivery with its job id, then the job's args: updating the
         // delivery row instead would write its body (a few KB, overflow pages) a second time.
@@ -63,6 +73,32 @@ package struct WebhookDelivery: Sendable, Equatable, FetchableRecord {
         let id = db.lastInsertedRowID
         try db.cachedStatement(sql: "UPDATE jobs SET args = ? WHERE id = ?").execute(arguments: [jobArgs(deliveryID: id), jobID])
         return .queued(deliveryID: id, jobID: jobID)
+    }
+
+    /// A delivery id stored before, as row `row` with job `jobID` in `state` (nil: no such job).
+    private static func redeliver(
+        row: Int64, jobID: Int64?, state: String?, source: String, event: String, headers: String, body: [UInt8],
+        maxAttempts: Int, queue: JobQueue, now: Date, in db: Database
+    ) throws -> StoreOutcome {
+        switch state.flatMap(JobState.init(rawValue:)) {
+        case .queued, .running, .succeeded:
+            return .duplicate(jobID: jobID)
+        case .quarantined:
+            // The same job again, as `inlet jobs retry` would, its quarantine entries gone.
+            guard let jobID, try queue.requeue(id: jobID, now: now, bounded: true, in: db) else { return .full }
+            return .queued(deliveryID: row, jobID: jobID)
+        case .cancelled, nil:
+            // A new job for the stored row, which takes what this delivery says (a redelivery
+            // carries the same payload; its headers name this attempt).
+            let outcome = try queue.enqueue(
+                JobRequest(source: source, kind: "webhook", args: jobArgs(deliveryID: row), priority: JobPriority.webhook, maxAttempts: maxAttempts),
+                now: now, in: db)
+            guard case .enqueued(let newJob) = outcome else { return .full }
+            try db.execute(
+                sql: "UPDATE webhook_deliveries SET event = ?, headers = ?, body = ?, received_at = ?, job_id = ? WHERE id = ?",
+                arguments: [event, headers, Data(body), now.timeIntervalSince1970, newJob, row])
+            return .queued(deliveryID: row, jobID: newJob)
+        }
     }
 
     /// The delivery a `webhook` job carries (its args name it).
