@@ -92,7 +92,7 @@ struct OperatorDatabase {
         if DaemonLock.runningDaemon(dataDirectory: config.dataDirectory) != nil,
             let why = try sourceStatus.all()[name]?.disabledReason
         {
-            throw JobQueueError(.sourceUnavailable, "source '\(name)' cannot run now: \(why)")
+            throw JobQueueError(.sourceUnavailable, Orchestrator.cannotRunNow(source: name, reason: why))
         }
         return source
     }

@@ -125,7 +125,9 @@ struct RunCommand: AsyncParsableCommand {
             await orchestrator.reload(reconfigured)
             scheduler.reload(fresh)
             queue.setMaxSize(fresh.queue.maxSize)
-            let running = live.config
+            // Against what is in force: the start-up values, not the last reload's (a key changed
+            // and changed back is in force again; one changed twice is still not).
+            let running = config
             let restartOnly = [
                 ("listen", fresh.listen != running.listen), ("data_dir", fresh.dataDirectory != running.dataDirectory),
                 ("workers", fresh.workers != running.workers), ("shutdown_grace", fresh.shutdownGrace != running.shutdownGrace),
@@ -134,7 +136,7 @@ struct RunCommand: AsyncParsableCommand {
                 ("queue.synchronous", fresh.queue.synchronous != running.queue.synchronous),
             ].filter(\.1).map(\.0)
             if !restartOnly.isEmpty {
-                logger.warning("\(restartOnly.joined(separator: ", ")) changed: takes effect at the next restart")
+                logger.warning("\(restartOnly.joined(separator: ", ")) differs from what the daemon started with: takes effect at the next restart")
             }
             live.update(fresh)
             return []

@@ -208,7 +208,7 @@ extension SyncCommand {
         for source in sources {
             if let why = statuses[source.name]?.disabledReason {
                 failed = true
-                printError("error: source '\(source.name)' cannot run in the daemon running on \(config.dataDirectory) now: \(why); nothing queued")
+                printError("error: source '\(source.name)' cannot run in the daemon running on \(config.dataDirectory) now: \(Orchestrator.cause(why)); nothing queued")
                 continue
             }
             let args = full ? #"{"full":true}"# : "{}"

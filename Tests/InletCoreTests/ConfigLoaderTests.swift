@@ -342,10 +342,14 @@ struct ConfigLoaderTests {
               - name: b
                 connector: github
                 webhook: { secret: "${HOOK_SECRET:-}" }
+              - name: c
+                connector: github
+                webhook: { secrets: ["fine", "  "] }
             """
         #expect(ConfigTestSupport.positionedMessages(yaml) == [
             "4:14: source 'a': webhook: missing 'secret' (or 'secrets' to accept several)",
             "7:24: source 'b': webhook.secret: must not be empty",
+            "10:34: source 'c': webhook.secrets[1]: must not be blank",
         ])
     }
 
@@ -360,6 +364,11 @@ struct ConfigLoaderTests {
         ])
         #expect(ConfigTestSupport.positionedMessages("admin: { token: \"${T:-}\" }\n") == [
             "1:17: admin.token: must not be empty",
+        ])
+        // An Authorization header's value loses the spaces around it: such a token never matches.
+        #expect(ConfigTestSupport.positionedMessages("admin: { token: \" \" }\n") == ["1:17: admin.token: must not be blank"])
+        #expect(ConfigTestSupport.positionedMessages("admin: { token: \"t0ken \" }\n") == [
+            "1:17: admin.token: has spaces around it, which no request can send: remove them",
         ])
         #expect(ConfigTestSupport.positionedMessages("admin: { tokn: x }\n") == [
             "1:8: admin: missing 'token' (remove the admin block to disable the admin API)",

@@ -124,8 +124,14 @@ struct AdminAPITests {
         let harness = try HTTPHarness()
         _ = try harness.queue.enqueue(JobRequest(source: "plain"))
         try await harness.application.test(.router) { client in
-            for uri in ["/v1/jobs?kind=webhook", "/v1/jobs?state=queued&sorce=plain", "/v1/quarantine?state=queued"] {
-                try await client.execute(uri: uri, method: .get, headers: Self.auth) { response in
+            let requests: [(String, HTTPRequest.Method)] = [
+                ("/v1/jobs?kind=webhook", .get), ("/v1/jobs?state=queued&sorce=plain", .get), ("/v1/quarantine?state=queued", .get),
+                ("/v1/jobs/1?verbose=1", .get), ("/v1/quarantine/1/retry?x=1", .post), ("/v1/quarantine/1?x=1", .delete),
+                // Twice: which value would count is a guess.
+                ("/v1/jobs?state=queued&state=succeeded", .get), ("/v1/sources/plain/sync?full=true&full=false", .post),
+            ]
+            for (uri, method) in requests {
+                try await client.execute(uri: uri, method: method, headers: Self.auth) { response in
                     #expect(response.status == .badRequest, "\(uri)")
                     #expect(Self.errorCode(response) == "bad_request")
                 }

@@ -191,6 +191,16 @@ struct WebhookEndpointTests {
             fields[HTTPField.Name("X-GitHub-Delivery")!] = nil
             return fields
         },
+        Rejection(name: "event sent twice", status: .badRequest, code: "bad_request") {
+            var fields = HTTPFields.github(event: "push", body: $0)
+            fields.append(HTTPField(name: HTTPField.Name("X-GitHub-Event")!, value: "issues"))
+            return fields
+        },
+        Rejection(name: "delivery id sent twice", status: .badRequest, code: "bad_request") {
+            var fields = HTTPFields.github(event: "push", body: $0)
+            fields.append(HTTPField(name: HTTPField.Name("X-GitHub-Delivery")!, value: "second"))
+            return fields
+        },
     ]
 
     @Test(arguments: rejections)

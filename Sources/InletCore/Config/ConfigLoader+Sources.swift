@@ -173,7 +173,7 @@ extension ConfigLoader {
         guard let entry = reader.mapping(node, label: label, allowedKeys: ["secret", "secrets"]) else { return nil }
         switch (entry["secret"], entry["secrets"]) {
         case (let secret?, nil):
-            return reader.string(secret, label: "\(label).secret").map { SourceConfig.Webhook(secrets: [$0]) }
+            return reader.secret(secret, label: "\(label).secret", trimmed: false).map { SourceConfig.Webhook(secrets: [$0]) }
         case (nil, let secrets?):
             guard let items = reader.sequence(secrets, label: "\(label).secrets") else { return nil }
             guard !items.isEmpty else {
@@ -181,7 +181,7 @@ extension ConfigLoader {
                 return nil
             }
             let values = items.enumerated().compactMap { index, item in
-                reader.string(item, label: "\(label).secrets[\(index)]")
+                reader.secret(item, label: "\(label).secrets[\(index)]", trimmed: false)
             }
             return values.count == items.count ? SourceConfig.Webhook(secrets: values) : nil
         case (_?, _?):

@@ -181,7 +181,7 @@ package enum ConfigLoader {
         }
         if let node = top["admin"], let admin = reader.mapping(node, label: "admin", allowedKeys: ["token"]) {
             if let node = admin["token"] {
-                if let token = reader.string(node, label: "admin.token") { config.admin = InletConfig.Admin(token: token) }
+                if let token = reader.secret(node, label: "admin.token", trimmed: true) { config.admin = InletConfig.Admin(token: token) }
             } else {
                 reader.report(.missingKey, "admin: missing 'token' (remove the admin block to disable the admin API)", at: node)
             }

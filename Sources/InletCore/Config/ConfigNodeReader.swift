@@ -141,6 +141,21 @@ struct ConfigNodeReader {
         return text
     }
 
+    /// A secret or token: not blank, and (`trimmed`) without spaces around it, which an HTTP
+    /// header value cannot carry (its spaces are stripped), so a token with them could never match.
+    mutating func secret(_ node: Node, label: String, trimmed: Bool) -> String? {
+        guard let text = string(node, label: label) else { return nil }
+        if text.allSatisfy(\.isWhitespace) {
+            report(.invalidValue, Self.prefixed(label, "must not be blank"), at: node)
+            return nil
+        }
+        if trimmed, text.first!.isWhitespace || text.last!.isWhitespace {
+            report(.invalidValue, Self.prefixed(label, "has spaces around it, which no request can send: remove them"), at: node)
+            return nil
+        }
+        return text
+    }
+
     mutating func integer(_ node: Node, label: String, minimum: Int) -> Int? {
         value(node, label: label, expected: "an integer") { text throws(ConfigValueError) in
             guard let number = Int(text) else {

@@ -537,6 +537,16 @@ package actor Orchestrator {
     /// did not load (the rest is the load error: paths, the plugin's own words).
     package static let cannotRunPrefix = "cannot run: "
 
+    /// "source 'NAME' cannot run now: WHY", with a recorded reason's own "cannot run: " once.
+    package static func cannotRunNow(source: String, reason: String) -> String {
+        "source '\(source)' cannot run now: \(cause(reason))"
+    }
+
+    /// A recorded reason without its "cannot run: ", for a sentence that says so already.
+    package static func cause(_ reason: String) -> String {
+        reason.hasPrefix(cannotRunPrefix) ? String(reason.dropFirst(cannotRunPrefix.count)) : reason
+    }
+
     package struct SourceSnapshot: Sendable {
         package var name: String
         package var running: Int

@@ -20,17 +20,22 @@ package struct AdminAPI: Sendable {
     func register(on router: Router<some RequestContext>) {
         let v1 = router.group("v1").add(middleware: BearerTokenMiddleware(config: config))
         v1.get("jobs") { request, _ in try listJobs(request) }
-        v1.get("jobs/:id") { _, context in try showJob(id(context)) }
+        v1.get("jobs/:id") { request, context in
+            try Self.refuseUnknown(request, accepted: [])
+            return try showJob(id(context))
+        }
         v1.post("sources/:name/sync") { request, context in
             let name = context.parameters.get("name") ?? ""
             return try await Self.offPool { try sync(name, request) }
         }
         v1.get("quarantine") { request, _ in try listQuarantine(request) }
-        v1.post("quarantine/:id/retry") { _, context in
+        v1.post("quarantine/:id/retry") { request, context in
+            try Self.refuseUnknown(request, accepted: [])
             let id = try id(context)
             return try await Self.offPool { try retryQuarantined(id) }
         }
-        v1.delete("quarantine/:id") { _, context in
+        v1.delete("quarantine/:id") { request, context in
+            try Self.refuseUnknown(request, accepted: [])
             let id = try id(context)
             return try await Self.offPool { try dropQuarantined(id) }
         }
@@ -159,7 +164,7 @@ package struct AdminAPI: Sendable {
     func runnableSource(named name: String) throws -> SourceConfig {
         let source = try config.config.runnableSource(named: name)
         if let why = availability.reason(for: name) {
-            throw JobQueueError(.sourceUnavailable, "source '\(name)' cannot run now: \(why)")
+            throw JobQueueError(.sourceUnavailable, Orchestrator.cannotRunNow(source: name, reason: why))
         }
         return source
     }
@@ -167,10 +172,17 @@ package struct AdminAPI: Sendable {
     /// 400 for a query parameter the endpoint does not know: a misspelt filter must not answer
     /// as if it had filtered.
     static func refuseUnknown(_ request: Request, accepted: [String]) throws {
-        for parameter in request.uri.queryParameters where !accepted.contains(String(parameter.key)) {
-            throw APIError(
-                .badRequest, code: "bad_request",
-                "unknown parameter '\(parameter.key)'; expected \(accepted.map { "'\($0)'" }.joined(separator: ", "))")
+        var seen: Set<String> = []
+        for parameter in request.uri.queryParameters {
+            let key = String(parameter.key)
+            guard accepted.contains(key) else {
+                let expected = accepted.isEmpty ? "this route takes none" : "expected \(accepted.map { "'\($0)'" }.joined(separator: ", "))"
+                throw APIError(.badRequest, code: "bad_request", "unknown parameter '\(key)'; \(expected)")
+            }
+            // Which of two values would count is a guess: refused rather than guessed.
+            guard seen.insert(key).inserted else {
+                throw APIError(.badRequest, code: "bad_request", "parameter '\(key)' is given more than once")
+            }
         }
     }
 

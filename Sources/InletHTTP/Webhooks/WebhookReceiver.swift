@@ -103,6 +103,12 @@ package struct WebhookReceiver: Sendable {
         if let why = availability.reason(for: source.name) {
             throw APIError(.serviceUnavailable, code: "source_unavailable", "source '\(source.name)' cannot take deliveries now: \(HealthReport.publicReason(why))")
         }
+        // Verified: from here on the event is a label (`other` when there is none to name).
+        event = "other"
+        // A header sent twice reads as both values joined by ", ": refused rather than stored so.
+        for name in [Self.eventHeader, Self.deliveryHeader] where request.headers[values: name].count > 1 {
+            throw APIError(.badRequest, code: "bad_request", "\(name.rawName) is sent more than once")
+        }
         guard let eventName = request.headers[Self.eventHeader], !eventName.isEmpty else {
             throw APIError(.badRequest, code: "bad_request", "missing X-GitHub-Event")
         }
