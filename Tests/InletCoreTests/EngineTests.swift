@@ -308,7 +308,8 @@ struct EngineTests {
         #expect(try engine.outcomes(id) == ["retry", "retry"])
         #expect(try engine.job(id).lastError?.contains("could not start source 'later' now (RETRY): upstream down") == true)
         #expect(try engine.status("later", "disabled_reason") == nil)
-        #expect(try engine.status("later", "last_outcome") == "retry")
+        // The sync's fate: its last `retry` is never retried (status and /health said "retry").
+        #expect(try engine.status("later", "last_outcome") == "quarantined")
     }
 
     @Test func aReloadGivesASourceTheWatchdogDisabledAnotherTry() async throws {

@@ -251,7 +251,7 @@ struct JobQueueTests {
         let status = try database.pool.read { db in
             try Row.fetchOne(db, sql: "SELECT last_outcome, last_sync_at FROM source_status WHERE source = 'a'")
         }
-        #expect(status?["last_outcome"] as String? == "interrupted")
+        #expect(status?["last_outcome"] as String? == "quarantined")  // its last attempt's fate
         #expect(status?["last_sync_at"] as Double? == start.addingTimeInterval(101).timeIntervalSince1970)
 
         // Round trip: a retried quarantined job starts with fresh attempts and leaves the quarantine.

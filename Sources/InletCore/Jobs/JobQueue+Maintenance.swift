@@ -74,7 +74,8 @@ extension JobQueue {
                     durationMilliseconds: max(0, Int((now.timeIntervalSince1970 - started) * 1000)), error: cutShort, finishedAt: now)
                 try AuditLog.append(entry, in: db)
                 if SourceStatusRecorder.isSync(kind: entry.kind) {
-                    try SourceStatusRecorder.recordSync(source: entry.source, outcome: entry.outcome, error: cutShort, at: now, in: db)
+                    let fate = lease.attempt >= maxAttempts ? "quarantined" : entry.outcome
+                    try SourceStatusRecorder.recordSync(source: entry.source, outcome: fate, error: cutShort, at: now, in: db)
                 }
                 report.attempts.append(entry)
             }

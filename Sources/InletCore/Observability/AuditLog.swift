@@ -80,10 +80,13 @@ extension AuditLog {
     /// row and, when `asLastSync` and the job is a sync, its source's last sync.
     package static func recordAttempt(
         of job: Job, outcome: String, counts: CommitCounts = CommitCounts(), duration: Duration, error: String?,
-        asLastSync: Bool = true, at now: Date, in db: Database
+        asLastSync: Bool = true, quarantined: Bool = false, at now: Date, in db: Database
     ) throws {
         if asLastSync && SourceStatusRecorder.isSync(kind: job.kind) {
-            try SourceStatusRecorder.recordSync(source: job.source, outcome: outcome, error: error, at: now, in: db)
+            // The sync's fate, not the call's answer: a `retry` at the last attempt is never
+            // retried (`failed` says it already).
+            let fate = quarantined && outcome != "failed" ? "quarantined" : outcome
+            try SourceStatusRecorder.recordSync(source: job.source, outcome: fate, error: error, at: now, in: db)
         }
         try append(
             Entry(

@@ -259,7 +259,7 @@ package struct JobRunner: Sendable {
                 }
                 try AuditLog.recordAttempt(
                     of: job, outcome: outcomeName, counts: checkpointCounts + counts, duration: ContinuousClock.now - started,
-                    error: outcome.lastError, at: now, in: db)
+                    error: outcome.lastError, quarantined: decision.quarantines, at: now, in: db)
                 return counts
             }
             report.counts = report.counts + finalCounts

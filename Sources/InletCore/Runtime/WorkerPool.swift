@@ -320,7 +320,8 @@ package final class WorkerPool: Service {
             try await queue.database.pool.write { [queue] db in
                 try queue.verify(lease, in: db)
                 try queue.markFailedAttempt(lease, decision: decision, lastError: outcome.lastError, now: now, in: db)
-                try AuditLog.recordAttempt(of: job, outcome: outcomeName, duration: duration, error: outcome.lastError, at: now, in: db)
+                try AuditLog.recordAttempt(
+                    of: job, outcome: outcomeName, duration: duration, error: outcome.lastError, quarantined: decision.quarantines, at: now, in: db)
             }
         } catch {
             report.leaseLost = true

@@ -34,6 +34,12 @@ package enum RetryDecision: Sendable, Hashable {
     case retryAfter(Duration, countsAsAttempt: Bool)
     /// Move it to `quarantined`, keeping `reason` as its last error.
     case quarantine(reason: String)
+
+    /// Whether the job goes to quarantine.
+    package var quarantines: Bool {
+        if case .quarantine = self { return true }
+        return false
+    }
 }
 
 /// A source's retry settings and the decision they imply after each run.
