@@ -8,6 +8,9 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -85,14 +88,48 @@ void inlet_crash_install(int fd) {
     for (size_t i = 0; i < CRASH_SIGNALS; i++) sigaction(crash_signals[i], &action, &previous[i]);
 }
 
+// The calls file, mapped shared: word 0 the overflow flag, then one word per thread.
+static _Atomic(int64_t *) call_words = NULL;
+static _Atomic int64_t call_slots = 0;
+static atomic_long next_slot = 0;
+// This thread's word (1-based; 0: none yet, -1: none left). Reset when a new file is mapped.
+static _Thread_local long my_slot = 0;
+static _Thread_local int64_t *my_file = NULL;
+
+int inlet_calls_map(int fd, int64_t slots) {
+    void *mapped = mmap(NULL, (size_t)(slots + 1) * sizeof(int64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mapped == MAP_FAILED) return errno;
+    // The old mapping stays: a thread may be writing to it (a few KB, once per test process).
+    atomic_store(&call_slots, slots);
+    atomic_store(&next_slot, 0);
+    atomic_store(&call_words, (int64_t *)mapped);
+    return 0;
+}
+
+static void record_started(int64_t job_id) {
+    int64_t *words = atomic_load(&call_words);
+    if (words == NULL || job_id <= 0) return;
+    if (my_file != words) {
+        my_file = words;
+        long slot = atomic_fetch_add(&next_slot, 1) + 1;
+        my_slot = slot <= atomic_load(&call_slots) ? slot : -1;
+        if (my_slot < 0) __atomic_store_n(&words[0], 1, __ATOMIC_RELEASE);
+    }
+    if (my_slot > 0) __atomic_store_n(&words[my_slot], job_id, __ATOMIC_RELEASE);
+}
+
 void inlet_crash_set_job(int64_t job_id) {
     current_job = job_id;
     in_create = 0;
+    // Cleared only by the thread's next call: a job whose call returned but whose outcome had
+    // not committed yet still counts as started.
+    record_started(job_id);
 }
 
 void inlet_crash_set_create(int64_t job_id) {
     current_job = job_id;
     in_create = job_id > 0;
+    record_started(job_id);
 }
 
 int64_t inlet_crash_job(void) { return current_job; }

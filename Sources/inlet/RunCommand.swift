@@ -75,6 +75,13 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             logger.warning("crashes will not be traced to their job: \(error)")
         }
+        // And the job of every call it starts, so that after a kill the jobs leased ahead of
+        // their workers go back uncounted.
+        do {
+            try CrashRecord.armCalls(dataDirectory: config.dataDirectory)
+        } catch {
+            logger.warning("after a kill, every job this process holds will be charged an attempt: \(error)")
+        }
         // Commits never wait for a checkpoint: a thread of its own copies the WAL back.
         let checkpointer = try BackgroundCheckpointer(pool: database.pool)
         defer { checkpointer.stop() }

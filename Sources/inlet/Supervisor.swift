@@ -99,7 +99,9 @@ enum Supervisor {
             if ContinuousClock.now - started > .seconds(60) { backoff = firstBackoff }
             let why = signal == 0
                 ? "exited with code \(code) after a restart (its error is above)"
-                : "died of \(JobQueue.signalName(signal)) (a job whose plugin call crashed it is charged the attempt; the others go back uncounted)"
+                : [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS].contains(signal)
+                    ? "died of \(JobQueue.signalName(signal)) (a job whose plugin call crashed it is charged the attempt; the others go back uncounted)"
+                    : "died of \(JobQueue.signalName(signal)) (the jobs whose plugin calls had started are charged an attempt; those leased ahead go back uncounted)"
             logger.error("the daemon (pid \(pid)) \(why): starting it again in \(DurationFormat.string(from: backoff))")
             // `inlet status` says so meanwhile.
             let next = Date().addingTimeInterval(backoff.seconds)

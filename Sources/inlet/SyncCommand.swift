@@ -160,6 +160,7 @@ extension SyncCommand {
         _ = try queue.rescueAtStart(owner: owner, sources: config.sources, now: now, logger: logger)
         // This process's own follow-ups: one whose plugin crashes it is named for the next start.
         try CrashRecord.arm(dataDirectory: config.dataDirectory)
+        try CrashRecord.armCalls(dataDirectory: config.dataDirectory)
         _ = try queue.prune(finishedBefore: now.addingTimeInterval(-config.queue.retention.seconds))
     }
 

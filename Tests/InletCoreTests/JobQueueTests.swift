@@ -225,6 +225,23 @@ struct JobQueueTests {
         #expect(try AuditLog(database: database).entries(jobID: bystander).isEmpty)
     }
 
+    /// A kill -9 (no crash line): the job whose call had started is charged; the ones leased
+    /// ahead of their workers, whose calls never started, go back uncounted, even at one attempt.
+    @Test func afterAKillOnlyJobsWhoseCallStartedAreCharged() throws {
+        let queue = queue()
+        let running = try #require(try queue.enqueue(JobRequest(source: "a", maxAttempts: 3), now: start).jobID)
+        let ahead = try #require(try queue.enqueue(JobRequest(source: "a", maxAttempts: 1), now: start).jobID)
+        #expect(try queue.lease(capacity: ["a": 2], limit: 2, owner: "dead", now: start, leaseFor: .seconds(30)).count == 2)
+        let report = try queue.rescue(now: start.addingTimeInterval(1), notOwnedBy: "new", started: [running, 999])
+        #expect(report.requeued == [running] && report.spared == [ahead] && report.quarantined.isEmpty)
+        #expect(try queue.job(id: running)?.attempts == 1)
+        let spared = try #require(try queue.job(id: ahead))
+        #expect(spared.state == .queued && spared.attempts == 0)
+        #expect(spared.lastError?.contains("leased ahead") == true)
+        #expect(try AuditLog(database: database).entries(jobID: running).map(\.outcome) == ["interrupted"])
+        #expect(try AuditLog(database: database).entries(jobID: ahead).isEmpty)
+    }
+
     @Test func aCrashedAttemptCountsAndTheLastOneQuarantines() throws {
         let queue = queue()
         _ = try queue.enqueue(JobRequest(source: "a", maxAttempts: 2), now: start)

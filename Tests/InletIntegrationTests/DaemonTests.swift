@@ -162,6 +162,47 @@ struct DaemonTests {
         }
     }
 
+    /// After a kill -9 the calls file names the job whose call was running: the next start
+    /// charges it (one attempt: quarantined). Jobs leased ahead, not in the file, would go back
+    /// uncounted (`JobQueueTests.afterAKillOnlyJobsWhoseCallStartedAreCharged`).
+    @Test func aKillChargesTheJobWhoseCallRanWhichTheCallsFileNames() throws {
+        let world = try InletWorld()
+        try world.write("inlet.yaml", """
+            data_dir: ./var
+            listen: 127.0.0.1:0
+            sources:
+              - name: slow
+                connector: swift-echo
+                plugin: \(Self.echoPlugin)
+                retry: { max_attempts: 1 }
+                config: { hang: until_cancelled }
+            """)
+        var daemon = try world.launch(["run", "--config", "inlet.yaml", "--no-supervisor"], stdout: "daemon.log")
+        defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
+        try waitForTheLock(world)
+        #expect(try world.inlet(["sync", "slow", "-c", "inlet.yaml"]).status == 0)
+        try waitUntil("the job runs") {
+            try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'slow'") } == "running"
+        }
+        let job = try read(world) { db in try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE source = 'slow'") }
+        // The call starts a moment after the lease commits: wait for the file to say so.
+        func started() -> [Int64] {
+            guard let data = FileManager.default.contents(atPath: world.path("var/started-calls")) else { return [] }
+            return data.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }.dropFirst().filter { $0 > 0 }
+        }
+        // (Its create, which may run on another thread, names it too.)
+        try waitUntil("the calls file names the job") { Set(started()) == Set([job].compactMap { $0 }) }
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        #expect(Set(started()) == Set([job].compactMap { $0 }))
+        daemon = try world.launch(["run", "--config", "inlet.yaml", "--no-supervisor"], stdout: "daemon2.log")
+        try waitUntil("the cut-short attempt is charged") {
+            try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'slow'") } == "quarantined"
+        }
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+    }
+
     @Test func withoutTheSupervisorTheDaemonRunsInTheProcessItself() throws {
         let world = try InletWorld()
         try world.write("inlet.yaml", "data_dir: ./var\nlisten: 127.0.0.1:0\nsources: []\n")

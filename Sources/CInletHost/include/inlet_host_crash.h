@@ -23,6 +23,13 @@ void inlet_crash_set_job(int64_t job_id);
    then reads "create <id> signal <n>": the source's create crashes, whatever job asks). */
 void inlet_crash_set_create(int64_t job_id);
 
+/* Maps the calls file (`fd`, opened read-write, `slots` + 1 zeroed 8-byte words): from then on,
+   each thread's latest job whose plugin call or create started is kept in a word of its own,
+   which a kill -9 leaves in the page cache. The next start charges an attempt to those jobs
+   only; jobs leased ahead whose call never started go back uncounted. Word 0 becomes 1 when
+   more threads than slots ran calls (the file then tells nothing). Returns 0, or an errno.
+   A later call maps a new file in place of the old one. */
+int inlet_calls_map(int fd, int64_t slots);
 /* Gives the calling thread (a plugin thread) a signal stack of its own, so that a plugin that
    overflows its stack is still attributed. Once per thread; freed when the thread ends. */
 void inlet_crash_prepare_thread(void);

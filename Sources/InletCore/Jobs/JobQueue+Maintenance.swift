@@ -6,7 +6,8 @@ extension JobQueue {
     package struct RescueReport: Sendable, Equatable {
         package var requeued: [Int64] = []
         package var quarantined: [Int64] = []
-        /// Given back without counting their attempt: another job's plugin crashed the process.
+        /// Given back without counting their attempt: another job's plugin crashed the process,
+        /// or they were leased ahead and their call had not started.
         package var spared: [Int64] = []
         /// The audit row written for each cut-short attempt (outcome `interrupted`, or `crashed`
         /// for the job whose plugin call crashed the process).
@@ -24,9 +25,13 @@ extension JobQueue {
     ///     source's backoff (`retry`) so the others run first; the other jobs that process held
     ///     go back without counting theirs. Empty (a kill -9, a power loss, a crash on no plugin
     ///     call): every cut-short attempt counts, since any of them may be the cause.
+    ///   - started: without a crash, the jobs whose plugin call (or create) had started in that
+    ///     process (the calls file's): only theirs count; the others were leased ahead and go
+    ///     back uncounted. Nil: not known, every attempt counts.
     ///   - retry: each source's retry settings, for the backoff of a crashed job.
     package func rescue(
-        now: Date, notOwnedBy owner: String? = nil, crashed: [Int64: Int32] = [:], retry: [String: SourceConfig.Retry] = [:]
+        now: Date, notOwnedBy owner: String? = nil, crashed: [Int64: Int32] = [:], started: Set<Int64>? = nil,
+        retry: [String: SourceConfig.Retry] = [:]
     ) throws -> RescueReport {
         try database.pool.write { db in
             let rows: [Row]
@@ -44,6 +49,14 @@ extension JobQueue {
                     // Innocent: the process died of job `culprit`'s plugin call.
                     try markRetry(
                         lease, runAt: now, error: "given back: job \(culprit)'s plugin call crashed the process running both",
+                        countsAsAttempt: false, now: now, in: db)
+                    report.spared.append(lease.jobID)
+                    continue
+                }
+                if signal == nil, let started, !started.contains(lease.jobID) {
+                    // Leased ahead of its worker: its call never started, so no attempt was cut short.
+                    try markRetry(
+                        lease, runAt: now, error: "given back: leased ahead, its plugin call had not started when the process ended",
                         countsAsAttempt: false, now: now, in: db)
                     report.spared.append(lease.jobID)
                     continue

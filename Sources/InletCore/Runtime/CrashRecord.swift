@@ -1,6 +1,7 @@
 import CInletHost
 import Foundation
 import Logging
+import Synchronization
 
 /// The crash file, `data_dir/crashed-calls`: a process that dies of a plugin call (a signal on
 /// the thread running it) appends `job ID signal N` there first, so the next start charges
@@ -17,6 +18,56 @@ package enum CrashRecord {
         let descriptor = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw CrashRecordError("cannot open \(file): \(String(cString: strerror(errno)))") }
         inlet_crash_install(descriptor)
+    }
+
+    // MARK: - Calls that had started
+
+    /// Threads whose latest started call the calls file can hold (32 KB).
+    static let callSlots: Int64 = 4095
+
+    static func callsPath(dataDirectory: String) -> String {
+        (dataDirectory as NSString).appendingPathComponent("started-calls")
+    }
+
+    /// What the calls file said when this process mapped it afresh (the previous holder's).
+    private static let previousCalls = Mutex<(directory: String, jobs: Set<Int64>?)?>(nil)
+
+    /// Has this process keep, in data_dir's calls file, the job of each plugin call it starts
+    /// (see `inlet_calls_map`), after reading what the previous process left there. Call under
+    /// data_dir's lock.
+    package static func armCalls(dataDirectory: String) throws {
+        let file = callsPath(dataDirectory: dataDirectory)
+        let left = readCalls(file)
+        let descriptor = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw CrashRecordError("cannot open \(file): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }  // the mapping stays
+        let size = off_t((callSlots + 1) * 8)
+        guard ftruncate(descriptor, 0) == 0, ftruncate(descriptor, size) == 0 else {
+            throw CrashRecordError("cannot size \(file): \(String(cString: strerror(errno)))")
+        }
+        let result = inlet_calls_map(descriptor, callSlots)
+        guard result == 0 else { throw CrashRecordError("cannot map \(file): \(String(cString: strerror(result)))") }
+        previousCalls.withLock { $0 = (canonical(dataDirectory), left) }
+    }
+
+    /// The jobs whose plugin call (or create) had started in the process that held data_dir
+    /// before this one, or nil when that is not known (no file: an older build, or calls on
+    /// more threads than the file has words for).
+    package static func startedCalls(dataDirectory: String) -> Set<Int64>? {
+        // Once this process mapped the file, the file holds its own calls: the snapshot is the answer.
+        if let previous = previousCalls.withLock({ $0 }), previous.directory == canonical(dataDirectory) { return previous.jobs }
+        return readCalls(callsPath(dataDirectory: dataDirectory))
+    }
+
+    private static func canonical(_ directory: String) -> String {
+        URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    static func readCalls(_ file: String) -> Set<Int64>? {
+        guard let data = FileManager.default.contents(atPath: file), data.count == Int((callSlots + 1) * 8) else { return nil }
+        let words = data.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+        guard words[0] == 0 else { return nil }
+        return Set(words.dropFirst().filter { $0 > 0 })
     }
 
     /// What the crash file says: the jobs whose plugin call crashed a process, with the signal,
@@ -69,12 +120,16 @@ extension JobQueue {
     ) throws -> (report: RescueReport, crashes: CrashRecord.Crashes) {
         let dataDirectory = (database.path as NSString).deletingLastPathComponent
         let crashes = CrashRecord.read(dataDirectory: dataDirectory)
+        let started = CrashRecord.startedCalls(dataDirectory: dataDirectory)
         let retry = Dictionary(sources.map { ($0.name, $0.retry) }, uniquingKeysWith: { first, _ in first })
-        let report = try rescue(now: now, notOwnedBy: owner, crashed: crashes.signals, retry: retry)
+        let report = try rescue(now: now, notOwnedBy: owner, crashed: crashes.signals, started: started, retry: retry)
         if !crashes.isEmpty { CrashRecord.clear(dataDirectory: dataDirectory) }
         for (job, signal) in crashes.signals.sorted(by: { $0.key < $1.key }) {
             logger.error(
                 "job \(job)'s plugin call crashed the previous process (\(Self.signalName(signal))): its attempt counts; the \(report.spared.count) other job(s) it held go back uncounted")
+        }
+        if crashes.isEmpty && !report.spared.isEmpty {
+            logger.notice("\(report.spared.count) job(s) the previous process had leased ahead, whose calls had not started, go back uncounted")
         }
         if !report.requeued.isEmpty || !report.quarantined.isEmpty {
             logger.notice("recovered jobs of a previous run: \(report.requeued.count) requeued, \(report.quarantined.count) quarantined (out of attempts)")
