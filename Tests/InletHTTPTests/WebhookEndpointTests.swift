@@ -32,6 +32,10 @@ struct WebhookEndpointTests {
                 #expect(headers["user-agent"] == #"GitHub-Hookshot/044aadd (test "quoted" \ back)"#)
                 #expect(headers["content-type"] == "application/json")
                 #expect(stored.jobID == job.id)
+                // The job says which delivery it carries, in GitHub's words too.
+                let args = try #require(try JSONSerialization.jsonObject(with: Data(job.args.utf8)) as? [String: Any])
+                #expect(args["event"] as? String == event && args["guid"] as? String == delivery)
+                #expect((args["delivery"] as? NSNumber)?.int64Value == stored.id)
             }
         }
     }

@@ -26,8 +26,11 @@ package struct WebhookDelivery: Sendable, Equatable, FetchableRecord {
         receivedAt = Date(timeIntervalSince1970: row["received_at"])
     }
 
-    /// The args of the job that hands delivery `id` to the connector.
-    package static func jobArgs(deliveryID id: Int64) -> String { #"{"delivery":\#(id)}"# }
+    /// The args of the job that hands stored delivery `id` to the connector; the event and the
+    /// sender's id (GitHub's delivery GUID) are there for people matching a delivery to its job.
+    package static func jobArgs(deliveryID id: Int64, event: String, guid: String) -> String {
+        #"{"delivery":\#(id),"event":"\#(JSONText.escaped(event))","guid":"\#(JSONText.escaped(guid))"}"#
+    }
 
     /// What storing a delivery did.
     package enum StoreOutcome: Sendable, Equatable {
@@ -58,7 +61,7 @@ package struct WebhookDelivery: Sendable, Equatable, FetchableRecord {
             arguments: [source, deliveryID])
         {
             return try redeliver(
-                row: existing["id"], jobID: existing["job_id"], state: existing["state"], source: source, event: event,
+                row: existing["id"], jobID: existing["job_id"], state: existing["state"], source: source, deliveryID: deliveryID, event: event,
                 headers: headers, body: body, maxAttempts: maxAttempts, queue: queue, now: now, in: db)
         }
         // The job first, then the delivery with its job id, then the job's args: updating the
@@ -71,14 +74,14 @@ package struct WebhookDelivery: Sendable, Equatable, FetchableRecord {
             INSERT INTO webhook_deliveries (source, delivery_id, event, headers, body, received_at, job_id) VALUES (?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [source, deliveryID, event, headers, Data(body), now.timeIntervalSince1970, jobID])
         let id = db.lastInsertedRowID
-        try db.cachedStatement(sql: "UPDATE jobs SET args = ? WHERE id = ?").execute(arguments: [jobArgs(deliveryID: id), jobID])
+        try db.cachedStatement(sql: "UPDATE jobs SET args = ? WHERE id = ?").execute(arguments: [jobArgs(deliveryID: id, event: event, guid: deliveryID), jobID])
         return .queued(deliveryID: id, jobID: jobID)
     }
 
     /// A delivery id stored before, as row `row` with job `jobID` in `state` (nil: no such job).
     private static func redeliver(
-        row: Int64, jobID: Int64?, state: String?, source: String, event: String, headers: String, body: [UInt8],
-        maxAttempts: Int, queue: JobQueue, now: Date, in db: Database
+        row: Int64, jobID: Int64?, state: String?, source: String, deliveryID: String, event: String, headers: String,
+        body: [UInt8], maxAttempts: Int, queue: JobQueue, now: Date, in db: Database
     ) throws -> StoreOutcome {
         switch state.flatMap(JobState.init(rawValue:)) {
         case .queued, .running, .succeeded:
@@ -91,7 +94,7 @@ package struct WebhookDelivery: Sendable, Equatable, FetchableRecord {
             // A new job for the stored row, which takes what this delivery says (a redelivery
             // carries the same payload; its headers name this attempt).
             let outcome = try queue.enqueue(
-                JobRequest(source: source, kind: "webhook", args: jobArgs(deliveryID: row), priority: JobPriority.webhook, maxAttempts: maxAttempts),
+                JobRequest(source: source, kind: "webhook", args: jobArgs(deliveryID: row, event: event, guid: deliveryID), priority: JobPriority.webhook, maxAttempts: maxAttempts),
                 now: now, in: db)
             guard case .enqueued(let newJob) = outcome else { return .full }
             try db.execute(

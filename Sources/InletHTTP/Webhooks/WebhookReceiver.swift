@@ -135,7 +135,7 @@ package struct WebhookReceiver: Sendable {
         for (name, field) in Self.keptHeaderFields {
             guard let value = request.headers[field] else { continue }
             if headerJSON.utf8.count > 1 { headerJSON += "," }
-            headerJSON += "\"\(name)\":\"\(Self.escaped(value))\""
+            headerJSON += "\"\(name)\":\"\(JSONText.escaped(value))\""
         }
         headerJSON += "}"
         let headers = headerJSON
@@ -177,24 +177,6 @@ package struct WebhookReceiver: Sendable {
         Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    /// `text` as the inside of a JSON string.
-    static func escaped(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let control where control.value < 0x20: out += String(format: "\\u%04x", control.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 
     /// Collects a request body, refusing it as soon as it grows past `limit` (a lying or absent
