@@ -50,6 +50,13 @@ struct DaemonTests {
         return try body(daemon)
     }
 
+    /// The jobs whose plugin call the daemon on the world's data_dir has started (the calls
+    /// file, which each start empties).
+    func startedCalls(_ world: InletWorld) -> Set<Int64> {
+        guard let data = FileManager.default.contents(atPath: world.path("var/started-calls")) else { return [] }
+        return Set(data.withUnsafeBytes { $0.bindMemory(to: Int64.self).dropFirst().filter { $0 > 0 } })
+    }
+
     func read<T>(_ world: InletWorld, _ body: (Database) throws -> T) throws -> T {
         try world.database().read(body)
     }
@@ -82,10 +89,7 @@ struct DaemonTests {
             // before it); the others may also land before it, and then cost no attempt. Then a
             // random while: mid-chunk, mid-commit.
             if round.isMultiple(of: 2) {
-                try waitUntil("the daemon starts the job's call") {
-                    guard let data = FileManager.default.contents(atPath: world.path("var/started-calls")) else { return false }
-                    return data.withUnsafeBytes { $0.bindMemory(to: Int64.self).dropFirst().contains(job) }
-                }
+                try waitUntil("the daemon starts the job's call") { startedCalls(world).contains(job) }
             }
             usleep(UInt32.random(in: 30_000...350_000, using: &generator))
             kill(daemon.processIdentifier, SIGKILL)
@@ -187,15 +191,10 @@ struct DaemonTests {
         }
         let job = try read(world) { db in try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE source = 'slow'") }
         // The call starts a moment after the lease commits: wait for the file to say so.
-        func started() -> [Int64] {
-            guard let data = FileManager.default.contents(atPath: world.path("var/started-calls")) else { return [] }
-            return data.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }.dropFirst().filter { $0 > 0 }
-        }
-        // (Its create, which may run on another thread, names it too.)
-        try waitUntil("the calls file names the job") { Set(started()) == Set([job].compactMap { $0 }) }
+        try waitUntil("the calls file names the job") { startedCalls(world) == Set([job].compactMap { $0 }) }
         kill(daemon.processIdentifier, SIGKILL)
         daemon.waitUntilExit()
-        #expect(Set(started()) == Set([job].compactMap { $0 }))
+        #expect(startedCalls(world) == Set([job].compactMap { $0 }))
         daemon = try world.launch(["run", "--config", "inlet.yaml", "--no-supervisor"], stdout: "daemon2.log")
         try waitUntil("the cut-short attempt is charged") {
             try read(world) { db in try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE source = 'slow'") } == "quarantined"

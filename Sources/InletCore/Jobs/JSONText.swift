@@ -1,7 +1,7 @@
 import Foundation
 
-/// JSON written by hand on hot paths (a webhook's headers, its job's args), where JSONEncoder
-/// cost more than the HMAC.
+/// JSON written by hand: on hot paths (a webhook's headers, its job's args), where JSONEncoder
+/// cost more than the HMAC, and by the config's JSON form.
 package enum JSONText {
     /// `text` as the inside of a JSON string.
     package static func escaped(_ text: String) -> String {
@@ -14,11 +14,12 @@ package enum JSONText {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             case let control where control.value < 0x20: out += String(format: "\\u%04x", control.value)
             default: out.unicodeScalars.append(scalar)
             }
         }
         return out
     }
-
 }
